@@ -1,0 +1,91 @@
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts import services
+from accounts.models import User, time_zone_choices
+
+
+class TimeZoneField(forms.ChoiceField):
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("label", _("Time zone"))
+        kwargs.setdefault("initial", "UTC")
+        super().__init__(choices=time_zone_choices, **kwargs)
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise forms.ValidationError(_("Choose a time zone from the list.")) from exc
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.EmailField(
+        label=_("Email address"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    error_messages = {
+        # The same words whether or not the address has an account.
+        "invalid_login": _("That email address and password do not match. Check both and try again."),
+        "inactive": _("This account has been closed."),
+        "unconfirmed": _("Confirm your email address first: follow the link in the email we sent you."),
+    }
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_email_confirmed:
+            raise forms.ValidationError(self.error_messages["unconfirmed"], code="unconfirmed")
+
+
+class SignUpForm(forms.Form):
+    display_name = forms.CharField(label=_("Your name"), max_length=150, help_text=_("How other members see you."))
+    email = forms.EmailField(label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    language = forms.ChoiceField(label=_("Preferred language"), choices=settings.LANGUAGES)
+    time_zone = TimeZoneField()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", _("The two passwords differ. Type the same password twice."))
+        elif password1:
+            candidate = User(email=cleaned.get("email", ""), display_name=cleaned.get("display_name", ""))
+            try:
+                password_validation.validate_password(password1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class ResendConfirmationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    """Django's reset form, sending through the outbox instead of directly."""
+
+    def save(self, **kwargs) -> None:
+        for user in self.get_users(self.cleaned_data["email"]):
+            services.user_send_password_reset(user=user)
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = TimeZoneField()
+
+    class Meta:
+        model = User
+        fields = ["display_name", "language", "time_zone"]

@@ -1,0 +1,121 @@
+"""Sign-up, address confirmation and password reset: the account changes that send email."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User, normalize_email
+from outbox.services import Address, absolute_url, mail_send
+
+CONFIRM_SALT = "accounts.signup-confirm"
+
+
+class ConfirmationInvalid(Exception):
+    """A confirmation link that cannot be used: `reason` is "expired" or "invalid"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def confirmation_token(user: User) -> str:
+    # Signing the address too means a link stops working if the address changes in between.
+    return signing.TimestampSigner(salt=CONFIRM_SALT).sign_object({"id": user.pk, "email": user.email})
+
+
+def _send_confirmation(user: User) -> None:
+    url = absolute_url(reverse("accounts:signup_confirm", kwargs={"token": confirmation_token(user)}))
+    mail_send(
+        template="signup_confirm",
+        recipients=[Address.for_user(user)],
+        context={"user": user, "confirm_url": url, "max_age_days": settings.SIGNUP_CONFIRM_MAX_AGE // 86400},
+    )
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, display_name: str, password: str, language: str, time_zone: str) -> User | None:
+    """Create an unconfirmed account and email its confirmation link.
+
+    If the address has an account already, its owner gets an email saying so instead, and None is
+    returned: the sign-up page looks the same either way, so it does not reveal who has an account.
+    """
+    email = normalize_email(email)
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing:
+        if not existing.is_email_confirmed:
+            _send_confirmation(existing)
+        else:
+            mail_send(
+                template="signup_existing",
+                recipients=[Address.for_user(existing)],
+                context={
+                    "user": existing,
+                    "login_url": absolute_url(reverse("accounts:login")),
+                    "reset_url": absolute_url(reverse("accounts:password_reset")),
+                },
+            )
+        return None
+    user = User.objects.create_user(
+        email, password, display_name=display_name, language=language, time_zone=time_zone
+    )
+    _send_confirmation(user)
+    return user
+
+
+def check_confirmation_token(*, token: str) -> User:
+    """The account a confirmation link is for; ConfirmationInvalid if it expired or was tampered with."""
+    try:
+        data = signing.TimestampSigner(salt=CONFIRM_SALT).unsign_object(
+            token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE
+        )
+    except signing.SignatureExpired as exc:
+        raise ConfirmationInvalid("expired") from exc
+    except signing.BadSignature as exc:
+        raise ConfirmationInvalid("invalid") from exc
+    user = User.objects.filter(pk=data.get("id"), email=data.get("email"), is_active=True).first()
+    if user is None:
+        raise ConfirmationInvalid("invalid")
+    return user
+
+
+@transaction.atomic
+def user_confirm_email(*, token: str) -> User:
+    user = check_confirmation_token(token=token)
+    if not user.is_email_confirmed:
+        user.email_confirmed_at = timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
+    return user
+
+
+@transaction.atomic
+def user_resend_confirmation(*, email: str) -> None:
+    """Send the confirmation link again to an unconfirmed account; silently nothing otherwise."""
+    user = User.objects.filter(email__iexact=normalize_email(email), email_confirmed_at__isnull=True).first()
+    if user:
+        _send_confirmation(user)
+
+
+@transaction.atomic
+def user_send_password_reset(*, user: User) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    url = absolute_url(reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token}))
+    mail_send(
+        template="password_reset",
+        recipients=[Address.for_user(user)],
+        context={"user": user, "reset_url": url},
+    )
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, display_name: str, language: str, time_zone: str) -> User:
+    user.display_name = display_name
+    user.language = language
+    user.time_zone = time_zone
+    user.save(update_fields=["display_name", "language", "time_zone"])
+    return user

@@ -1,0 +1,179 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts import ratelimit, services
+from accounts.forms import LoginForm, PasswordResetRequestForm, ProfileForm, ResendConfirmationForm, SignUpForm
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return next_url
+    return resolve_url(fallback)
+
+
+@login_not_required
+@sensitive_post_parameters("password")
+@never_cache
+def login(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request, settings.LOGIN_REDIRECT_URL))
+    form = LoginForm(request, data=request.POST or None)
+    status = 200
+    limited = ""
+    if request.method == "POST":
+        keys = ratelimit.login_keys(request, request.POST.get("username", ""))
+        if ratelimit.is_limited(keys):
+            # Not validated, so no password is checked; the typed address stays in the field.
+            form = LoginForm(request, initial={"username": request.POST.get("username", "")})
+            limited = _("Too many sign-in attempts. Wait a few minutes, then try again.")
+            status = 429
+        elif form.is_valid():
+            ratelimit.reset(keys)
+            auth_login(request, form.get_user())
+            return redirect(_safe_next(request, settings.LOGIN_REDIRECT_URL))
+        else:
+            ratelimit.record_failure(keys)
+    context = {"form": form, "limited": limited, "next": request.POST.get("next") or request.GET.get("next", "")}
+    return render(request, "accounts/login.html", context, status=status)
+
+
+@login_not_required
+@sensitive_post_parameters("password1", "password2")
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.ALLOW_SIGNUP:
+        return render(request, "accounts/signup_closed.html", status=403)
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = SignUpForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
+    if form.is_valid():
+        services.user_sign_up(
+            email=form.cleaned_data["email"],
+            display_name=form.cleaned_data["display_name"],
+            password=form.cleaned_data["password1"],
+            language=form.cleaned_data["language"],
+            time_zone=form.cleaned_data["time_zone"],
+        )
+        request.session["signup_email"] = form.cleaned_data["email"]
+        return redirect("accounts:signup_done")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_not_required
+def signup_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_done.html", {"email": request.session.get("signup_email", "")})
+
+
+@login_not_required
+def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the confirmation email. GET only shows a button: mail scanners open every link."""
+    if request.method == "POST":
+        try:
+            user = services.user_confirm_email(token=token)
+        except services.ConfirmationInvalid as exc:
+            return render(request, "accounts/signup_confirm_invalid.html", {"reason": exc.reason}, status=400)
+        auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        messages.success(request, _("Your email address is confirmed. Welcome to Round Table!"))
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    try:
+        services.check_confirmation_token(token=token)
+    except services.ConfirmationInvalid as exc:
+        return render(request, "accounts/signup_confirm_invalid.html", {"reason": exc.reason}, status=400)
+    return render(request, "accounts/signup_confirm.html")
+
+
+@login_not_required
+def signup_resend(request: HttpRequest) -> HttpResponse:
+    form = ResendConfirmationForm(request.POST or None)
+    if form.is_valid():
+        services.user_resend_confirmation(email=form.cleaned_data["email"])
+        request.session["signup_email"] = form.cleaned_data["email"]
+        return redirect("accounts:signup_done")
+    return render(request, "accounts/signup_resend.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetRequestForm
+    template_name = "accounts/password_reset_form.html"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        # Following the emailed link proves the address, so an unconfirmed account is confirmed too.
+        if not form.user.is_email_confirmed:
+            form.user.email_confirmed_at = timezone.now()
+        return super().form_valid(form)
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password has been changed."))
+        return super().form_valid(form)
+
+
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if form.is_valid():
+        services.user_update_profile(
+            user=request.user,
+            display_name=form.cleaned_data["display_name"],
+            language=form.cleaned_data["language"],
+            time_zone=form.cleaned_data["time_zone"],
+        )
+        response = redirect("accounts:profile")
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.cleaned_data["language"], samesite="Lax")
+        messages.success(request, _("Your profile has been saved."))
+        return response
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_not_required
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switch: remembered in a cookie, and in the profile of a signed-in reader."""
+    language = request.POST.get("language", "")
+    response = redirect(_safe_next(request, "home"))
+    if check_for_language(language) and language in dict(settings.LANGUAGES):
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+        )
+        if request.user.is_authenticated:
+            services.user_update_profile(
+                user=request.user,
+                display_name=request.user.display_name,
+                language=language,
+                time_zone=request.user.time_zone,
+            )
+    return response

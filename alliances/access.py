@@ -1,0 +1,28 @@
+"""Who may see and change what in an alliance.
+
+Every alliance page fetches the reader's membership through `get_membership()`: someone who is not an
+active member gets 404, whether or not the alliance exists, so that its existence does not leak.
+"""
+
+from django.http import Http404, HttpRequest
+
+from alliances.models import Member
+from alliances.services import require_steward
+
+
+def get_membership(request: HttpRequest, slug: str) -> Member:
+    member = (
+        Member.objects.select_related("alliance", "user")
+        .filter(alliance__slug=slug, user=request.user, is_active=True)
+        .first()
+    )
+    if member is None:
+        raise Http404
+    return member
+
+
+def get_stewardship(request: HttpRequest, slug: str) -> Member:
+    """The membership of a steward: 404 to a non-member, 403 to a member who is not a steward."""
+    member = get_membership(request, slug)
+    require_steward(member)
+    return member

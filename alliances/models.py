@@ -1,0 +1,261 @@
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AllianceQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Alliances the user is an active member of: the scope of every alliance page."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(members__user=user, members__is_active=True)
+
+
+class Alliance(models.Model):
+    """A group of peers working on a shared purpose. Its charter: purpose, norms and logistics."""
+
+    class Cadence(models.TextChoices):
+        WEEKLY = "weekly", _("Weekly")
+        BIWEEKLY = "biweekly", _("Every two weeks")
+        MONTHLY = "monthly", _("Monthly")
+        CUSTOM = "custom", _("Other (describe)")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    name = models.CharField(_("name"), max_length=150)
+    slug = models.SlugField(_("web address"), max_length=60, unique=True)
+    purpose = models.TextField(_("shared purpose"), blank=True)
+    purpose_agreed_on = models.DateField(_("purpose agreed on"), null=True, blank=True)
+
+    # Logistics: how and when the alliance meets and shares information.
+    cadence = models.CharField(_("how often we meet"), max_length=10, choices=Cadence.choices, blank=True)
+    cadence_custom = models.CharField(_("other cadence"), max_length=200, blank=True)
+    meeting_weekday = models.PositiveSmallIntegerField(
+        _("usual day"), choices=Weekday.choices, null=True, blank=True
+    )
+    meeting_time = models.TimeField(_("usual start time"), null=True, blank=True)
+    meeting_duration_minutes = models.PositiveSmallIntegerField(_("usual duration (minutes)"), null=True, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    venue_address = models.TextField(_("usual venue address"), blank=True)
+    video_link = models.URLField(_("video-call link"), blank=True)
+    info_sharing = models.TextField(_("how we share information"), blank=True)
+    info_link = models.URLField(_("information link"), blank=True)
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = AllianceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alliance")
+        verbose_name_plural = _("alliances")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(meeting_weekday__isnull=True) | models.Q(meeting_weekday__lte=6),
+                name="alliances_alliance_weekday_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("alliances:alliance_detail", kwargs={"slug": self.slug})
+
+    @property
+    def cadence_display(self) -> str:
+        if self.cadence == self.Cadence.CUSTOM:
+            return self.cadence_custom
+        return self.get_cadence_display()
+
+    @property
+    def has_logistics(self) -> bool:
+        return bool(self.cadence or self.meeting_time or self.venue_address or self.video_link or self.info_sharing)
+
+
+class MemberQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def stewards(self):
+        return self.filter(is_active=True, is_steward=True)
+
+
+class Member(models.Model):
+    """A person's membership of an alliance. Kept after they leave, so that history stays whole."""
+
+    class EndReason(models.TextChoices):
+        LEFT = "left", _("Left")
+        DEACTIVATED = "deactivated", _("Deactivated by a steward")
+
+    alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.CharField(_("organisation represented"), max_length=200, blank=True)
+    is_steward = models.BooleanField(_("steward"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.CharField(_("why it ended"), max_length=12, choices=EndReason.choices, blank=True)
+
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["user__display_name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["alliance", "user"], name="alliances_member_once_per_alliance"),
+            # A former member cannot hold the steward role.
+            models.CheckConstraint(
+                condition=models.Q(is_active=True) | models.Q(is_steward=False),
+                name="alliances_member_steward_is_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.alliance})"
+
+
+class NormQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(retired_at__isnull=True).order_by("position", "pk")
+
+
+class Norm(models.Model):
+    """One of the alliance's shared agreements. Retired norms are kept and shown in the history."""
+
+    alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="norms")
+    text = models.CharField(_("norm"), max_length=500)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    agreed_on = models.DateField(_("agreed on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = NormQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("norm")
+        verbose_name_plural = _("norms")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class CharterChange(models.Model):
+    """Who changed what in the charter, and when: the charter's history."""
+
+    class Kind(models.TextChoices):
+        PURPOSE = "purpose", _("Purpose changed")
+        NORM_ADDED = "norm_added", _("Norm added")
+        NORM_EDITED = "norm_edited", _("Norm edited")
+        NORM_MOVED = "norm_moved", _("Norms reordered")
+        NORM_RETIRED = "norm_retired", _("Norm retired")
+        LOGISTICS = "logistics", _("Logistics changed")
+
+    alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="charter_changes")
+    kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
+    norm = models.ForeignKey(Norm, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    before = models.TextField(_("before"), blank=True)
+    after = models.TextField(_("after"), blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("charter change")
+        verbose_name_plural = _("charter changes")
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.alliance})"
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(status=Invitation.Status.PENDING, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """A steward's invitation to join, by email: a single-use link that expires."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email address"))
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alliance", "email"],
+                condition=models.Q(status="pending"),
+                name="alliances_invitation_one_pending_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.alliance}"
+
+    @staticmethod
+    def default_expiry():
+        return timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    def get_absolute_url(self) -> str:
+        return reverse("invitation_accept", kwargs={"token": self.token})

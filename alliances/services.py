@@ -1,0 +1,379 @@
+"""Every change to an alliance, its charter and its members. Views, commands and admin call these."""
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import normalize_email
+from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from outbox.services import Address, absolute_url, mail_send
+
+User = get_user_model()
+
+LOGISTICS_FIELDS = [
+    "cadence",
+    "cadence_custom",
+    "meeting_weekday",
+    "meeting_time",
+    "meeting_duration_minutes",
+    "time_zone",
+    "venue_address",
+    "video_link",
+    "info_sharing",
+    "info_link",
+]
+
+
+class AllianceError(Exception):
+    """A rule of the alliance was broken; the message is safe to show to the user."""
+
+
+def require_steward(member: Member) -> None:
+    if not (member.is_active and member.is_steward):
+        raise PermissionDenied
+
+
+# --- Alliance and charter ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def alliance_create(*, name: str, slug: str, created_by: User, organisation: str = "") -> Alliance:
+    """Create an alliance; its creator becomes its first steward."""
+    if Alliance.objects.filter(slug=slug).exists():
+        raise AllianceError(_("That web address is taken. Choose another."))
+    alliance = Alliance.objects.create(name=name, slug=slug, created_by=created_by, time_zone=created_by.time_zone)
+    Member.objects.create(alliance=alliance, user=created_by, is_steward=True, organisation=organisation)
+    return alliance
+
+
+@transaction.atomic
+def charter_set_purpose(*, alliance: Alliance, purpose: str, agreed_on: date | None, by: User) -> Alliance:
+    before = alliance.purpose
+    alliance.purpose = purpose
+    alliance.purpose_agreed_on = agreed_on
+    alliance.save(update_fields=["purpose", "purpose_agreed_on"])
+    CharterChange.objects.create(
+        alliance=alliance, kind=CharterChange.Kind.PURPOSE, before=before, after=purpose, changed_by=by
+    )
+    return alliance
+
+
+def _logistics_summary(alliance: Alliance) -> str:
+    lines = []
+    for name in LOGISTICS_FIELDS:
+        value = getattr(alliance, name)
+        if value in (None, ""):
+            continue
+        field = Alliance._meta.get_field(name)
+        shown = getattr(alliance, f"get_{name}_display")() if field.choices else value
+        lines.append(f"{field.verbose_name}: {shown}")
+    return "\n".join(lines)
+
+
+@transaction.atomic
+def charter_set_logistics(*, alliance: Alliance, by: User, **values) -> Alliance:
+    unknown = set(values) - set(LOGISTICS_FIELDS)
+    if unknown:
+        raise TypeError(f"Not logistics fields: {sorted(unknown)}")
+    before = _logistics_summary(alliance)
+    for name, value in values.items():
+        setattr(alliance, name, value)
+    if alliance.cadence != Alliance.Cadence.CUSTOM:
+        alliance.cadence_custom = ""
+    alliance.save(update_fields=LOGISTICS_FIELDS)
+    after = _logistics_summary(alliance)
+    if after != before:
+        CharterChange.objects.create(
+            alliance=alliance, kind=CharterChange.Kind.LOGISTICS, before=before, after=after, changed_by=by
+        )
+    return alliance
+
+
+def _renumber(alliance: Alliance, norms: list[Norm]) -> None:
+    for position, norm in enumerate(norms, start=1):
+        norm.position = position
+    Norm.objects.bulk_update(norms, ["position"])
+
+
+@transaction.atomic
+def norm_add(*, alliance: Alliance, text: str, agreed_on: date | None, by: User) -> Norm:
+    # Lock the alliance row so two stewards adding at once do not take the same position.
+    Alliance.objects.select_for_update().get(pk=alliance.pk)
+    count = Norm.objects.filter(alliance=alliance).current().count()
+    norm = Norm.objects.create(alliance=alliance, text=text, agreed_on=agreed_on, position=count + 1, created_by=by)
+    CharterChange.objects.create(
+        alliance=alliance, kind=CharterChange.Kind.NORM_ADDED, norm=norm, after=text, changed_by=by
+    )
+    return norm
+
+
+@transaction.atomic
+def norm_edit(*, norm: Norm, text: str, agreed_on: date | None, by: User) -> Norm:
+    if norm.is_retired:
+        raise AllianceError(_("A retired norm cannot be edited."))
+    before = norm.text
+    norm.text = text
+    norm.agreed_on = agreed_on
+    norm.save(update_fields=["text", "agreed_on"])
+    if before != text:
+        CharterChange.objects.create(
+            alliance=norm.alliance,
+            kind=CharterChange.Kind.NORM_EDITED,
+            norm=norm,
+            before=before,
+            after=text,
+            changed_by=by,
+        )
+    return norm
+
+
+@transaction.atomic
+def norm_move(*, norm: Norm, direction: str, by: User) -> Norm:
+    """Move a current norm one place up or down in the ordered list."""
+    if direction not in ("up", "down"):
+        raise AllianceError(_("Choose up or down."))
+    Alliance.objects.select_for_update().get(pk=norm.alliance_id)
+    norms = list(Norm.objects.filter(alliance_id=norm.alliance_id).current())
+    index = next((i for i, n in enumerate(norms) if n.pk == norm.pk), None)
+    if index is None:
+        raise AllianceError(_("A retired norm cannot be moved."))
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(norms):
+        return norm
+    norms[index], norms[target] = norms[target], norms[index]
+    _renumber(norm.alliance, norms)
+    CharterChange.objects.create(
+        alliance=norm.alliance,
+        kind=CharterChange.Kind.NORM_MOVED,
+        norm=norm,
+        before=str(index + 1),
+        after=str(target + 1),
+        changed_by=by,
+    )
+    norm.refresh_from_db()
+    return norm
+
+
+@transaction.atomic
+def norm_retire(*, norm: Norm, by: User) -> Norm:
+    if norm.is_retired:
+        return norm
+    Alliance.objects.select_for_update().get(pk=norm.alliance_id)
+    norm.retired_at = timezone.now()
+    norm.retired_by = by
+    norm.save(update_fields=["retired_at", "retired_by"])
+    _renumber(norm.alliance, list(Norm.objects.filter(alliance_id=norm.alliance_id).current()))
+    CharterChange.objects.create(
+        alliance=norm.alliance, kind=CharterChange.Kind.NORM_RETIRED, norm=norm, before=norm.text, changed_by=by
+    )
+    return norm
+
+
+# --- Invitations ------------------------------------------------------------------------------------
+
+
+def _send_invitation_email(invitation: Invitation) -> None:
+    user = User.objects.filter(email__iexact=invitation.email).first()
+    recipient = Address.for_user(user) if user else Address(email=invitation.email, language=invitation.invited_by.language)
+    mail_send(
+        template="invitation",
+        recipients=[recipient],
+        context={
+            "alliance": invitation.alliance,
+            "invited_by": invitation.invited_by,
+            "invitation": invitation,
+            "accept_url": absolute_url(invitation.get_absolute_url()),
+        },
+        alliance=invitation.alliance,
+        reply_to=invitation.invited_by.email if invitation.invited_by else "",
+    )
+
+
+@transaction.atomic
+def invitation_create(*, alliance: Alliance, email: str, invited_by: User) -> Invitation:
+    email = normalize_email(email)
+    if Member.objects.active().filter(alliance=alliance, user__email__iexact=email).exists():
+        raise AllianceError(_("%(email)s is already a member.") % {"email": email})
+    existing = Invitation.objects.filter(alliance=alliance, email=email, status=Invitation.Status.PENDING).first()
+    if existing and not existing.is_expired:
+        raise AllianceError(
+            _("%(email)s has already been invited. Resend the invitation from the list below.") % {"email": email}
+        )
+    if existing:
+        # An expired invitation makes way for the new one.
+        existing.status = Invitation.Status.CANCELLED
+        existing.cancelled_at = timezone.now()
+        existing.save(update_fields=["status", "cancelled_at"])
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                alliance=alliance, email=email, invited_by=invited_by, expires_at=Invitation.default_expiry()
+            )
+    except IntegrityError as exc:
+        # Two stewards inviting the same address at the same moment.
+        raise AllianceError(_("%(email)s has already been invited.") % {"email": email}) from exc
+    _send_invitation_email(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, by: User) -> Invitation:
+    """Send a pending invitation again with a fresh link and a fresh 14 days; the old link stops working."""
+    if invitation.status != Invitation.Status.PENDING:
+        raise AllianceError(_("Only a pending invitation can be resent."))
+    invitation.token = Invitation._meta.get_field("token").default()
+    invitation.expires_at = Invitation.default_expiry()
+    invitation.invited_by = by
+    invitation.save(update_fields=["token", "expires_at", "invited_by"])
+    _send_invitation_email(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_cancel(*, invitation: Invitation, by: User) -> Invitation:
+    changed = Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
+        status=Invitation.Status.CANCELLED, cancelled_at=timezone.now()
+    )
+    if not changed:
+        raise AllianceError(_("This invitation is no longer pending."))
+    invitation.refresh_from_db()
+    return invitation
+
+
+class InvitationInvalid(Exception):
+    """An invitation link that cannot be used; `reason` picks the page that explains why."""
+
+    def __init__(self, reason: str, invitation: Invitation | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.invitation = invitation
+
+
+def invitation_check(invitation: Invitation) -> None:
+    if invitation.status == Invitation.Status.ACCEPTED:
+        raise InvitationInvalid("used", invitation)
+    if invitation.status == Invitation.Status.CANCELLED:
+        raise InvitationInvalid("cancelled", invitation)
+    if invitation.is_expired:
+        raise InvitationInvalid("expired", invitation)
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User, organisation: str = "") -> Member:
+    """Join the alliance with an existing account. The link works once."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation_check(invitation)
+    member = Member.objects.filter(alliance=invitation.alliance, user=user).first()
+    if member and member.is_active:
+        raise AllianceError(_("You are already a member of %(alliance)s.") % {"alliance": invitation.alliance})
+    if member:
+        # A former member comes back: the same row, so their history stays in one place.
+        member.is_active = True
+        member.ended_at = None
+        member.ended_by = None
+        member.end_reason = ""
+        member.joined_at = timezone.now()
+        member.organisation = organisation
+        member.save()
+    else:
+        member = Member.objects.create(alliance=invitation.alliance, user=user, organisation=organisation)
+    if not user.is_email_confirmed and normalize_email(user.email) == invitation.email:
+        # The link reached this address: that confirms it.
+        user.email_confirmed_at = timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+    return member
+
+
+@transaction.atomic
+def invitation_accept_new_user(
+    *,
+    invitation: Invitation,
+    display_name: str,
+    password: str,
+    language: str,
+    time_zone: str,
+    organisation: str = "",
+) -> Member:
+    """Create the invited person's account (its address is confirmed by the link) and join."""
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise AllianceError(_("An account with this address exists already. Sign in to accept."))
+    user = User.objects.create_user(
+        invitation.email,
+        password,
+        display_name=display_name,
+        language=language,
+        time_zone=time_zone,
+        email_confirmed_at=timezone.now(),
+    )
+    return invitation_accept(invitation=invitation, user=user, organisation=organisation)
+
+
+# --- Members ----------------------------------------------------------------------------------------
+
+
+def _lock_stewards(alliance_id: int) -> list[Member]:
+    # Lock every steward row: two stewards demoting each other at once must not leave none.
+    return list(Member.objects.select_for_update().filter(alliance_id=alliance_id, is_active=True, is_steward=True))
+
+
+@transaction.atomic
+def member_set_steward(*, member: Member, is_steward: bool, by: User) -> Member:
+    stewards = _lock_stewards(member.alliance_id)
+    member.refresh_from_db()
+    if not member.is_active:
+        raise AllianceError(_("A former member cannot be a steward."))
+    if not is_steward and member.is_steward and len(stewards) <= 1:
+        raise AllianceError(_("The alliance needs at least one steward. Make someone else a steward first."))
+    member.is_steward = is_steward
+    member.save(update_fields=["is_steward"])
+    return member
+
+
+def _end_membership(member: Member, *, reason: str, by: User) -> Member:
+    stewards = _lock_stewards(member.alliance_id)
+    member.refresh_from_db()
+    if not member.is_active:
+        return member
+    if member.is_steward and len(stewards) <= 1:
+        raise AllianceError(
+            _("The last steward cannot leave or be removed. Make someone else a steward first.")
+        )
+    member.is_active = False
+    member.is_steward = False
+    member.ended_at = timezone.now()
+    member.ended_by = by
+    member.end_reason = reason
+    member.save(update_fields=["is_active", "is_steward", "ended_at", "ended_by", "end_reason"])
+    return member
+
+
+@transaction.atomic
+def member_deactivate(*, member: Member, by: User) -> Member:
+    return _end_membership(member, reason=Member.EndReason.DEACTIVATED, by=by)
+
+
+@transaction.atomic
+def member_leave(*, member: Member) -> Member:
+    return _end_membership(member, reason=Member.EndReason.LEFT, by=member.user)
+
+
+@transaction.atomic
+def member_set_organisation(*, member: Member, organisation: str) -> Member:
+    member.organisation = organisation
+    member.save(update_fields=["organisation"])
+    return member
+
+
+
+@transaction.atomic
+def invitations_create(*, alliance: Alliance, emails: list[str], invited_by: User) -> list[Invitation]:
+    """Invite several people at once: all of them, or (on the first problem) none."""
+    return [invitation_create(alliance=alliance, email=email, invited_by=invited_by) for email in emails]

@@ -1,0 +1,377 @@
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from alliances import services
+from alliances.access import get_membership, get_stewardship
+from alliances.forms import (
+    AllianceForm,
+    InvitationAcceptForm,
+    InvitationForm,
+    LogisticsForm,
+    MemberForm,
+    NewMemberAccountForm,
+    NormForm,
+    PurposeForm,
+)
+from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from alliances.services import AllianceError, InvitationInvalid
+
+
+def alliance_list(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        Member.objects.active()
+        .filter(user=request.user)
+        .select_related("alliance")
+        .annotate(member_count=Count("alliance__members", filter=Q(alliance__members__is_active=True)))
+        .order_by("alliance__name")
+    )
+    return render(request, "alliances/alliance_list.html", {"memberships": memberships})
+
+
+def alliance_create(request: HttpRequest) -> HttpResponse:
+    form = AllianceForm(request.POST or None)
+    if form.is_valid():
+        try:
+            alliance = services.alliance_create(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                organisation=form.cleaned_data["organisation"],
+                created_by=request.user,
+            )
+        except AllianceError as error:
+            form.add_error("slug", str(error))
+        else:
+            messages.success(request, _("Your alliance is ready. Next, write its charter and invite its members."))
+            return redirect(alliance)
+    return render(request, "alliances/alliance_form.html", {"form": form})
+
+
+def _members(alliance: Alliance):
+    return Member.objects.active().filter(alliance=alliance).select_related("user")
+
+
+def alliance_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    alliance = member.alliance
+    context = {
+        "alliance": alliance,
+        "member": member,
+        "norms": Norm.objects.filter(alliance=alliance).current(),
+        "members": _members(alliance),
+        "invitations": Invitation.objects.pending().filter(alliance=alliance) if member.is_steward else None,
+    }
+    return render(request, "alliances/alliance_detail.html", context)
+
+
+# --- Charter ----------------------------------------------------------------------------------------
+
+
+def charter_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    context = {
+        "alliance": member.alliance,
+        "member": member,
+        "norms": Norm.objects.filter(alliance=member.alliance).current(),
+    }
+    return render(request, "alliances/charter_detail.html", context)
+
+
+def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    changes = CharterChange.objects.filter(alliance=member.alliance).select_related("changed_by", "norm")
+    retired = Norm.objects.filter(alliance=member.alliance, retired_at__isnull=False).select_related("retired_by")
+    context = {"alliance": member.alliance, "member": member, "changes": changes, "retired_norms": retired}
+    return render(request, "alliances/charter_history.html", context)
+
+
+def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    alliance = member.alliance
+    form = PurposeForm(request.POST or None, instance=alliance)
+    if form.is_valid():
+        services.charter_set_purpose(
+            alliance=alliance,
+            purpose=form.cleaned_data["purpose"],
+            agreed_on=form.cleaned_data["purpose_agreed_on"],
+            by=request.user,
+        )
+        messages.success(request, _("The shared purpose has been saved."))
+        return redirect("alliances:charter_detail", slug=alliance.slug)
+    # A failed form leaves the instance holding the typed values; show the page with the saved ones.
+    alliance.refresh_from_db()
+    return render(request, "alliances/purpose_form.html", {"alliance": alliance, "member": member, "form": form})
+
+
+def charter_logistics_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    alliance = member.alliance
+    form = LogisticsForm(request.POST or None, instance=alliance)
+    if form.is_valid():
+        services.charter_set_logistics(
+            alliance=alliance, by=request.user, **{name: form.cleaned_data[name] for name in services.LOGISTICS_FIELDS}
+        )
+        messages.success(request, _("The logistics have been saved."))
+        return redirect("alliances:charter_detail", slug=alliance.slug)
+    alliance.refresh_from_db()
+    return render(request, "alliances/logistics_form.html", {"alliance": alliance, "member": member, "form": form})
+
+
+def norm_create(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    form = NormForm(request.POST or None)
+    if form.is_valid():
+        services.norm_add(
+            alliance=member.alliance,
+            text=form.cleaned_data["text"],
+            agreed_on=form.cleaned_data["agreed_on"],
+            by=request.user,
+        )
+        messages.success(request, _("The norm has been added."))
+        return redirect("alliances:charter_detail", slug=slug)
+    return render(request, "alliances/norm_form.html", {"alliance": member.alliance, "member": member, "form": form})
+
+
+def _get_norm(member: Member, pk: int) -> Norm:
+    return get_object_or_404(Norm.objects.filter(alliance=member.alliance), pk=pk)
+
+
+def norm_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    norm = _get_norm(member, pk)
+    form = NormForm(request.POST or None, instance=Norm.objects.get(pk=norm.pk))
+    if form.is_valid():
+        try:
+            services.norm_edit(
+                norm=norm, text=form.cleaned_data["text"], agreed_on=form.cleaned_data["agreed_on"], by=request.user
+            )
+        except AllianceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The norm has been saved."))
+            return redirect("alliances:charter_detail", slug=slug)
+    context = {"alliance": member.alliance, "member": member, "form": form, "norm": norm}
+    return render(request, "alliances/norm_form.html", context)
+
+
+def _norm_list_response(request: HttpRequest, member: Member) -> HttpResponse:
+    context = {
+        "alliance": member.alliance,
+        "member": member,
+        "norms": Norm.objects.filter(alliance=member.alliance).current(),
+    }
+    return render(request, "alliances/charter_detail.html#norm-list", context)
+
+
+@require_POST
+def norm_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    norm = _get_norm(member, pk)
+    try:
+        services.norm_move(norm=norm, direction=request.POST.get("direction", ""), by=request.user)
+    except AllianceError as error:
+        messages.error(request, str(error))
+    if request.htmx:
+        return _norm_list_response(request, member)
+    return redirect("alliances:charter_detail", slug=slug)
+
+
+@require_POST
+def norm_retire(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    norm = _get_norm(member, pk)
+    services.norm_retire(norm=norm, by=request.user)
+    if request.htmx:
+        return _norm_list_response(request, member)
+    messages.success(request, _("The norm has been retired. It stays in the charter's history."))
+    return redirect("alliances:charter_detail", slug=slug)
+
+
+# --- Members and invitations ------------------------------------------------------------------------
+
+
+def _member_list_context(member: Member, form: InvitationForm | None = None) -> dict:
+    alliance = member.alliance
+    context = {
+        "alliance": alliance,
+        "member": member,
+        "members": _members(alliance),
+        "former_members": Member.objects.filter(alliance=alliance, is_active=False).select_related("user", "ended_by"),
+    }
+    if member.is_steward:
+        context["invitation_form"] = form or InvitationForm()
+        context["invitations"] = (
+            Invitation.objects.filter(alliance=alliance, status=Invitation.Status.PENDING)
+            .select_related("invited_by")
+            .order_by("email")
+        )
+    return context
+
+
+def member_list(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    return render(request, "alliances/member_list.html", _member_list_context(member))
+
+
+@require_POST
+def invitation_create(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            invitations = services.invitations_create(
+                alliance=member.alliance, emails=form.cleaned_data["emails"], invited_by=request.user
+            )
+        except AllianceError as error:
+            form.add_error("emails", str(error))
+        else:
+            messages.success(
+                request,
+                _("Invitation sent to %(emails)s.") % {"emails": ", ".join(i.email for i in invitations)},
+            )
+            return redirect("alliances:member_list", slug=slug)
+    return render(request, "alliances/member_list.html", _member_list_context(member, form), status=400)
+
+
+def _get_invitation(member: Member, pk: int) -> Invitation:
+    return get_object_or_404(Invitation.objects.filter(alliance=member.alliance), pk=pk)
+
+
+@require_POST
+def invitation_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    invitation = _get_invitation(member, pk)
+    try:
+        services.invitation_cancel(invitation=invitation, by=request.user)
+    except AllianceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The invitation to %(email)s is cancelled.") % {"email": invitation.email})
+    return redirect("alliances:member_list", slug=slug)
+
+
+@require_POST
+def invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    invitation = _get_invitation(member, pk)
+    try:
+        services.invitation_resend(invitation=invitation, by=request.user)
+    except AllianceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The invitation to %(email)s was sent again.") % {"email": invitation.email})
+    return redirect("alliances:member_list", slug=slug)
+
+
+def _get_member(member: Member, pk: int) -> Member:
+    return get_object_or_404(Member.objects.filter(alliance=member.alliance).select_related("user"), pk=pk)
+
+
+@require_POST
+def member_steward(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    steward = get_stewardship(request, slug)
+    target = _get_member(steward, pk)
+    make = request.POST.get("steward") == "1"
+    try:
+        services.member_set_steward(member=target, is_steward=make, by=request.user)
+    except AllianceError as error:
+        messages.error(request, str(error))
+    else:
+        text = _("%(name)s is now a steward.") if make else _("%(name)s is no longer a steward.")
+        messages.success(request, text % {"name": target.user})
+    return redirect("alliances:member_list", slug=slug)
+
+
+@require_POST
+def member_deactivate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    steward = get_stewardship(request, slug)
+    target = _get_member(steward, pk)
+    try:
+        services.member_deactivate(member=target, by=request.user)
+    except AllianceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("%(name)s is no longer a member.") % {"name": target.user})
+        if target.user_id == request.user.id:
+            return redirect("alliances:alliance_list")
+    return redirect("alliances:member_list", slug=slug)
+
+
+def member_leave(request: HttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    if request.method == "POST":
+        try:
+            services.member_leave(member=member)
+        except AllianceError as error:
+            messages.error(request, str(error))
+            return redirect("alliances:member_list", slug=slug)
+        messages.success(request, _("You have left %(alliance)s.") % {"alliance": member.alliance})
+        return redirect("alliances:alliance_list")
+    return render(request, "alliances/member_leave.html", {"alliance": member.alliance, "member": member})
+
+
+def member_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """A member's own details in this alliance: the organisation they represent."""
+    member = get_membership(request, slug)
+    form = MemberForm(request.POST or None, instance=Member.objects.get(pk=member.pk))
+    if form.is_valid():
+        services.member_set_organisation(member=member, organisation=form.cleaned_data["organisation"])
+        messages.success(request, _("Your details have been saved."))
+        return redirect("alliances:member_list", slug=slug)
+    return render(request, "alliances/member_form.html", {"alliance": member.alliance, "member": member, "form": form})
+
+
+@login_not_required
+@sensitive_post_parameters("password1", "password2")
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in an invitation email: join with this account, or make one for the invited address."""
+    invitation = Invitation.objects.select_related("alliance", "invited_by").filter(token=token).first()
+    if invitation is None:
+        return render(request, "alliances/invitation_invalid.html", {"reason": "invalid"}, status=404)
+    try:
+        services.invitation_check(invitation)
+    except InvitationInvalid as exc:
+        context = {"reason": exc.reason, "invitation": invitation}
+        return render(request, "alliances/invitation_invalid.html", context, status=410)
+
+    user = request.user
+    existing_account = None
+    if user.is_authenticated:
+        form = InvitationAcceptForm(request.POST or None)
+    else:
+        existing_account = User.objects.filter(email__iexact=invitation.email).exists()
+        form = None if existing_account else NewMemberAccountForm(request.POST or None, email=invitation.email)
+
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            if user.is_authenticated:
+                member = services.invitation_accept(
+                    invitation=invitation, user=user, organisation=form.cleaned_data["organisation"]
+                )
+            else:
+                member = services.invitation_accept_new_user(
+                    invitation=invitation,
+                    display_name=form.cleaned_data["display_name"],
+                    password=form.cleaned_data["password1"],
+                    language=form.cleaned_data["language"],
+                    time_zone=form.cleaned_data["time_zone"],
+                    organisation=form.cleaned_data["organisation"],
+                )
+                auth_login(request, member.user, backend="accounts.backends.EmailBackend")
+        except InvitationInvalid as exc:
+            context = {"reason": exc.reason, "invitation": invitation}
+            return render(request, "alliances/invitation_invalid.html", context, status=410)
+        except AllianceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Welcome to %(alliance)s!") % {"alliance": invitation.alliance})
+            return redirect(member.alliance)
+    context = {"invitation": invitation, "form": form, "existing_account": existing_account}
+    return render(request, "alliances/invitation_accept.html", context)

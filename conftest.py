@@ -1,0 +1,53 @@
+"""Shared fixtures: for every alliance test, a steward, a member and an outsider (as healthchecks does)."""
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from alliances.tests.factories import AllianceFactory, MemberFactory
+from roundtable.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _isolated_services(settings, tmp_path):
+    """Unit tests touch no shared service: a private cache, mail in memory, jobs run in-process.
+
+    Jobs enqueued on commit run inline when a test executes the on-commit callbacks
+    (`django_capture_on_commit_callbacks(execute=True)`); the real-worker tests in
+    outbox/tests/test_integration.py switch this off and use Redis.
+    """
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "http://testserver"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    previous = celery_app.conf.task_always_eager, celery_app.conf.broker_url
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    celery_app.conf.broker_url = "memory://"
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
+
+
+@pytest.fixture
+def alliance(db):
+    return AllianceFactory(name="Barrio Readers", slug="barrio-readers")
+
+
+@pytest.fixture
+def steward(alliance):
+    return MemberFactory(alliance=alliance, is_steward=True, user__display_name="Stella Steward").user
+
+
+@pytest.fixture
+def member(alliance):
+    return MemberFactory(alliance=alliance, user__display_name="Mia Member").user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(display_name="Otto Outsider")

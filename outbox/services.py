@@ -1,0 +1,322 @@
+"""The one path every email takes: record in the action's transaction, send after commit, once.
+
+- `mail_send()` renders one delivery per recipient, in their language and time zone, inside the
+  caller's transaction, and enqueues the send job on commit: if the action rolls back, nothing is sent.
+- `deliveries_send()` claims due deliveries in batches (a conditional UPDATE, after
+  `SELECT … FOR UPDATE SKIP LOCKED` where the database has it), sends each batch over one SMTP
+  connection, and records each outcome under its claim token: a job that runs twice sends once.
+- Temporary failures are rescheduled as rows with a due time (never a broker countdown, which Redis
+  redelivers after its visibility timeout); `deliveries_sweep()` re-queues due rows and releases the
+  claims of workers that died.
+"""
+
+import logging
+import random
+import smtplib
+import uuid
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from alliances.models import Member
+from outbox import jobs
+from outbox.models import Attachment, Delivery, Message
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Address:
+    """Someone to write to, with the language and time zone to write in."""
+
+    email: str
+    name: str = ""
+    language: str = settings.LANGUAGE_CODE
+    time_zone: str = "UTC"
+    user: object | None = field(default=None, compare=False)
+
+    @classmethod
+    def for_user(cls, user) -> "Address":
+        return cls(
+            email=user.email,
+            name=user.display_name,
+            language=user.language,
+            time_zone=user.time_zone,
+            user=user,
+        )
+
+
+@dataclass(frozen=True)
+class File:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+def absolute_url(path: str) -> str:
+    """Links inside emails point at SITE_URL: a worker has no request to build them from."""
+    return f"{settings.SITE_URL}{path}"
+
+
+def render_email(*, template: str, context: dict, language: str, time_zone: str) -> tuple[str, str, str]:
+    """Render emails/<template>_subject.txt, .txt and .html in the reader's language and time zone."""
+    try:
+        zone = zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    context = {"site_url": settings.SITE_URL, **context}
+    with translation.override(language), timezone.override(zone):
+        subject = render_to_string(f"emails/{template}_subject.txt", context)
+        text = render_to_string(f"emails/{template}.txt", context)
+        html = render_to_string(f"emails/{template}.html", context)
+    # A header cannot hold a newline; templates may end with one.
+    return " ".join(subject.split()), text, html
+
+
+def mail_send(
+    *,
+    template: str,
+    recipients: Iterable[Address],
+    context: dict | None = None,
+    alliance=None,
+    members_only: bool = False,
+    reply_to: str = "",
+    attachments: Sequence[File] = (),
+) -> Message:
+    """Record an email to each recipient; it is sent by a job once the caller's transaction commits.
+
+    Call it inside the transaction of the action that causes the email. Each recipient's copy is
+    rendered now, in their language and time zone, and `recipient` is added to its context.
+    Inactive accounts and repeated addresses get nothing.
+    """
+    with transaction.atomic():
+        message = Message.objects.create(
+            template=template, alliance=alliance, members_only=members_only, reply_to=reply_to
+        )
+        Attachment.objects.bulk_create(
+            Attachment(message=message, filename=f.filename, mimetype=f.mimetype, content=f.content)
+            for f in attachments
+        )
+        deliveries = []
+        seen: set[str] = set()
+        for recipient in recipients:
+            email = recipient.email.lower()
+            if email in seen or (recipient.user is not None and not recipient.user.is_active):
+                continue
+            seen.add(email)
+            subject, text, html = render_email(
+                template=template,
+                context={**(context or {}), "recipient": recipient},
+                language=recipient.language,
+                time_zone=recipient.time_zone,
+            )
+            deliveries.append(
+                Delivery(
+                    message=message,
+                    recipient=recipient.user,
+                    to_email=recipient.email,
+                    to_name=recipient.name,
+                    language=recipient.language,
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    header_message_id=Delivery.new_message_id(),
+                )
+            )
+        Delivery.objects.bulk_create(deliveries)
+        jobs.send_message.delay_on_commit(message.pk)
+    return message
+
+
+# --- Sending ----------------------------------------------------------------------------------------
+
+
+def _claim_batch(*, message_id: int, now: datetime, size: int) -> list[Delivery]:
+    token = uuid.uuid4()
+    with transaction.atomic():
+        # SKIP LOCKED lets a second worker on PostgreSQL take the next rows instead of waiting; SQLite
+        # has no row locks and serialises the whole block instead (transaction_mode IMMEDIATE). Either
+        # way the conditional UPDATE is what guarantees that a row is claimed by one worker only.
+        ids = list(
+            Delivery.objects.due(now)
+            .filter(message_id=message_id)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            return []
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+        )
+    return list(Delivery.objects.filter(claim_token=token).select_related("message").order_by("pk"))
+
+
+def _finish(delivery: Delivery, **changes) -> bool:
+    """Record the outcome of a claimed delivery; false if the claim was lost (released as stale)."""
+    return (
+        Delivery.objects.filter(pk=delivery.pk, claim_token=delivery.claim_token, status=Delivery.Status.SENDING)
+        .update(claim_token=None, **changes)
+        == 1
+    )
+
+
+def is_permanent_failure(exc: BaseException) -> bool:
+    """5xx answers and refused recipients are final; everything else is worth another try."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPServerDisconnected):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    # A malformed address or header never gets better by waiting.
+    return isinstance(exc, ValueError | UnicodeError)
+
+
+def describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address}: {code} {reply.decode(errors='replace')}" for address, (code, reply) in exc.recipients.items()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"{exc.smtp_code} {error}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter, so that retries after an outage do not arrive all at once."""
+    base = settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    seconds = min(base, settings.OUTBOX_RETRY_MAX_SECONDS) * random.uniform(0.5, 1.5)  # noqa: S311 - jitter
+    return timedelta(seconds=seconds)
+
+
+def _record_failure(delivery: Delivery, exc: BaseException, now: datetime) -> None:
+    error = describe_failure(exc)
+    if is_permanent_failure(exc) or delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        logger.warning("Delivery %s failed for good: %s", delivery.pk, error)
+        _finish(delivery, status=Delivery.Status.FAILED, last_error=error)
+    else:
+        logger.info("Delivery %s will be retried: %s", delivery.pk, error)
+        _finish(
+            delivery,
+            status=Delivery.Status.PENDING,
+            next_attempt_at=now + retry_delay(delivery.attempts),
+            last_error=error,
+        )
+
+
+def _skip_former_members(batch: list[Delivery]) -> list[Delivery]:
+    """Drop (and mark skipped) deliveries to people who left the alliance after the email was recorded."""
+    message = batch[0].message
+    if not (message.members_only and message.alliance_id):
+        return batch
+    members = set(
+        Member.objects.active()
+        .filter(alliance_id=message.alliance_id, user_id__in=[d.recipient_id for d in batch])
+        .values_list("user_id", flat=True)
+    )
+    keep = []
+    for delivery in batch:
+        if delivery.recipient_id in members:
+            keep.append(delivery)
+        else:
+            _finish(delivery, status=Delivery.Status.SKIPPED, last_error="No longer a member of the alliance.")
+    return keep
+
+
+def build_email(delivery: Delivery, attachments: Sequence[Attachment], connection=None) -> EmailMultiAlternatives:
+    message = delivery.message
+    email = EmailMultiAlternatives(
+        subject=delivery.subject,
+        body=delivery.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[formataddr((delivery.to_name, delivery.to_email))],
+        reply_to=[message.reply_to] if message.reply_to else None,
+        # A stable Message-ID per delivery: if the server accepted a copy but the worker died before
+        # recording it, the copy sent on retry is identical and mail clients keep one.
+        headers={"Message-ID": delivery.header_message_id, "Auto-Submitted": "auto-generated"},
+        connection=connection,
+    )
+    email.attach_alternative(delivery.body_html, "text/html")
+    for attachment in attachments:
+        email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
+    return email
+
+
+def _send_batch(batch: list[Delivery]) -> int:
+    batch = _skip_former_members(batch)
+    if not batch:
+        return 0
+    attachments = list(Attachment.objects.filter(message_id=batch[0].message_id))
+    connection = get_connection()
+    sent = 0
+    try:
+        for delivery in batch:
+            try:
+                connection.send_messages([build_email(delivery, attachments, connection)])
+            except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
+                _record_failure(delivery, exc, timezone.now())
+                if not is_permanent_failure(exc):
+                    # The connection may be dead: the next delivery opens a fresh one.
+                    connection.close()
+                continue
+            if _finish(delivery, status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""):
+                sent += 1
+    finally:
+        connection.close()
+    return sent
+
+
+def deliveries_send(*, message_id: int) -> int:
+    """Send every due delivery of a message, a batch per SMTP connection; return how many were sent."""
+    sent = 0
+    while batch := _claim_batch(message_id=message_id, now=timezone.now(), size=settings.OUTBOX_BATCH_SIZE):
+        sent += _send_batch(batch)
+    return sent
+
+
+def deliveries_sweep(*, now: datetime) -> list[int]:
+    """Release the claims of dead workers and return the messages that have deliveries due.
+
+    A claim older than OUTBOX_STALE_SECONDS belongs to a worker that died: the setting is longer than
+    the job's hard time limit, so a live worker's job would have been stopped by then.
+    """
+    stale_before = now - timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
+    released = Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=stale_before).update(
+        status=Delivery.Status.PENDING, claim_token=None, next_attempt_at=now
+    )
+    if released:
+        logger.warning("Released %s deliveries claimed by a worker that did not finish.", released)
+    due = Delivery.objects.filter(status=Delivery.Status.PENDING).filter(
+        # A retry whose time has come, or a first attempt whose job never ran (a lost broker message).
+        Q(attempts__gt=0, next_attempt_at__lte=now) | Q(next_attempt_at__lte=stale_before)
+    )
+    return sorted(set(due.values_list("message_id", flat=True)))
+
+
+@transaction.atomic
+def delivery_retry(*, delivery: Delivery, alliance=None) -> Delivery:
+    """Give a failed delivery a fresh set of attempts (a steward's "Retry")."""
+    if alliance is not None and delivery.message.alliance_id != alliance.pk:
+        raise PermissionDenied
+    changed = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    if changed:
+        jobs.send_message.delay_on_commit(delivery.message_id)
+    delivery.refresh_from_db()
+    return delivery
