@@ -60,9 +60,7 @@ def user_sign_up(*, email: str, display_name: str, password: str, language: str,
                 },
             )
         return None
-    user = User.objects.create_user(
-        email, password, display_name=display_name, language=language, time_zone=time_zone
-    )
+    user = User.objects.create_user(email, password, display_name=display_name, language=language, time_zone=time_zone)
     _send_confirmation(user)
     return user
 
@@ -70,9 +68,7 @@ def user_sign_up(*, email: str, display_name: str, password: str, language: str,
 def check_confirmation_token(*, token: str) -> User:
     """The account a confirmation link is for; ConfirmationInvalid if it expired or was tampered with."""
     try:
-        data = signing.TimestampSigner(salt=CONFIRM_SALT).unsign_object(
-            token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE
-        )
+        data = signing.TimestampSigner(salt=CONFIRM_SALT).unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
     except signing.SignatureExpired as exc:
         raise ConfirmationInvalid("expired") from exc
     except signing.BadSignature as exc:

@@ -17,7 +17,9 @@ class AllianceForm(forms.Form):
         label=_("Web address"),
         max_length=60,
         required=False,
-        help_text=_("Letters, numbers and hyphens, used in the alliance's links. Leave empty to make one from the name."),
+        help_text=_(
+            "Letters, numbers and hyphens, used in the alliance's links. Leave empty to make one from the name."
+        ),
     )
     organisation = forms.CharField(
         label=_("Organisation you represent"),

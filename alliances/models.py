@@ -42,9 +42,7 @@ class Alliance(models.Model):
     # Logistics: how and when the alliance meets and shares information.
     cadence = models.CharField(_("how often we meet"), max_length=10, choices=Cadence.choices, blank=True)
     cadence_custom = models.CharField(_("other cadence"), max_length=200, blank=True)
-    meeting_weekday = models.PositiveSmallIntegerField(
-        _("usual day"), choices=Weekday.choices, null=True, blank=True
-    )
+    meeting_weekday = models.PositiveSmallIntegerField(_("usual day"), choices=Weekday.choices, null=True, blank=True)
     meeting_time = models.TimeField(_("usual start time"), null=True, blank=True)
     meeting_duration_minutes = models.PositiveSmallIntegerField(_("usual duration (minutes)"), null=True, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
@@ -221,9 +219,7 @@ class Invitation(models.Model):
     email = models.EmailField(_("email address"))
     token = models.CharField(max_length=64, unique=True, default=new_invitation_token)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(_("sent at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
@@ -249,6 +245,9 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"{self.email} → {self.alliance}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("invitation_accept", kwargs={"token": self.token})
+
     @staticmethod
     def default_expiry():
         return timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
@@ -256,6 +255,3 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
-
-    def get_absolute_url(self) -> str:
-        return reverse("invitation_accept", kwargs={"token": self.token})

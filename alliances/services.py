@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -178,7 +179,9 @@ def norm_retire(*, norm: Norm, by: User) -> Norm:
 
 def _send_invitation_email(invitation: Invitation) -> None:
     user = User.objects.filter(email__iexact=invitation.email).first()
-    recipient = Address.for_user(user) if user else Address(email=invitation.email, language=invitation.invited_by.language)
+    # Someone without an account yet is written to in the inviting steward's language.
+    language = invitation.invited_by.language if invitation.invited_by else settings.LANGUAGE_CODE
+    recipient = Address.for_user(user) if user else Address(email=invitation.email, language=language)
     mail_send(
         template="invitation",
         recipients=[recipient],
@@ -343,9 +346,7 @@ def _end_membership(member: Member, *, reason: str, by: User) -> Member:
     if not member.is_active:
         return member
     if member.is_steward and len(stewards) <= 1:
-        raise AllianceError(
-            _("The last steward cannot leave or be removed. Make someone else a steward first.")
-        )
+        raise AllianceError(_("The last steward cannot leave or be removed. Make someone else a steward first."))
     member.is_active = False
     member.is_steward = False
     member.ended_at = timezone.now()
@@ -370,7 +371,6 @@ def member_set_organisation(*, member: Member, organisation: str) -> Member:
     member.organisation = organisation
     member.save(update_fields=["organisation"])
     return member
-
 
 
 @transaction.atomic
