@@ -39,7 +39,7 @@ run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -175,6 +175,9 @@ STORAGES = {
 # Bootstrap comes from the XStatic-Bootstrap package; WhiteNoise serves it like our own files.
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Links typed without a scheme are taken as https (the Django 6 default).
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
