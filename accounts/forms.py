@@ -44,7 +44,12 @@ class LoginForm(AuthenticationForm):
 
 class SignUpForm(forms.Form):
     display_name = forms.CharField(label=_("Your name"), max_length=150, help_text=_("How other members see you."))
-    email = forms.EmailField(label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label=_("Email address"),
+        # The form's own limit (320) is longer than the column's: a longer address must be a form error.
+        max_length=User._meta.get_field("email").max_length,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     password1 = forms.CharField(
         label=_("Password"),
         strip=False,
@@ -69,6 +74,15 @@ class SignUpForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class ConfirmForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+        help_text=_("The one you chose when you signed up."),
+    )
 
 
 class ResendConfirmationForm(forms.Form):

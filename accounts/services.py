@@ -16,7 +16,7 @@ CONFIRM_SALT = "accounts.signup-confirm"
 
 
 class ConfirmationInvalid(Exception):
-    """A confirmation link that cannot be used: `reason` is "expired" or "invalid"."""
+    """A confirmation that cannot go through: `reason` is "expired", "invalid", "used" or "password"."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -41,13 +41,20 @@ def _send_confirmation(user: User) -> None:
 def user_sign_up(*, email: str, display_name: str, password: str, language: str, time_zone: str) -> User | None:
     """Create an unconfirmed account and email its confirmation link.
 
-    If the address has an account already, its owner gets an email saying so instead, and None is
-    returned: the sign-up page looks the same either way, so it does not reveal who has an account.
+    If the address has a confirmed account already, its owner gets an email saying so instead; an
+    unconfirmed one takes this sign-up's details and gets a new link. Either way None is returned: the
+    sign-up page looks the same, so it does not reveal who has an account.
     """
     email = normalize_email(email)
     existing = User.objects.filter(email__iexact=email).first()
     if existing:
         if not existing.is_email_confirmed:
+            # The latest sign-up wins: whoever confirms must be able to sign in with the password they
+            # just chose, and an earlier sign-up's password (perhaps a stranger's, typed to take the
+            # account over once its owner confirms it) must not survive into the confirmed account.
+            existing.set_password(password)
+            existing.display_name, existing.language, existing.time_zone = display_name, language, time_zone
+            existing.save(update_fields=["password", "display_name", "language", "time_zone"])
             _send_confirmation(existing)
         else:
             mail_send(
@@ -80,11 +87,21 @@ def check_confirmation_token(*, token: str) -> User:
 
 
 @transaction.atomic
-def user_confirm_email(*, token: str) -> User:
+def user_confirm_email(*, token: str, password: str) -> User:
+    """Confirm an account's address from its link, with the password chosen at sign-up.
+
+    Asking for the password closes a takeover: a stranger who signed up first with someone else's
+    address cannot have the owner confirm, by a click, an account whose password the stranger knows.
+    The owner who did not choose it resets the password instead, which confirms the address too.
+    """
     user = check_confirmation_token(token=token)
-    if not user.is_email_confirmed:
-        user.email_confirmed_at = timezone.now()
-        user.save(update_fields=["email_confirmed_at"])
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_email_confirmed:
+        raise ConfirmationInvalid("used")
+    if not user.check_password(password):
+        raise ConfirmationInvalid("password")
+    user.email_confirmed_at = timezone.now()
+    user.save(update_fields=["email_confirmed_at"])
     return user
 
 

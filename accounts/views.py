@@ -15,7 +15,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import ratelimit, services
-from accounts.forms import LoginForm, PasswordResetRequestForm, ProfileForm, ResendConfirmationForm, SignUpForm
+from accounts.forms import (
+    ConfirmForm,
+    LoginForm,
+    PasswordResetRequestForm,
+    ProfileForm,
+    ResendConfirmationForm,
+    SignUpForm,
+)
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -78,21 +85,37 @@ def signup_done(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@sensitive_post_parameters("password")
 def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in the confirmation email. GET only shows a button: mail scanners open every link."""
-    if request.method == "POST":
-        try:
-            user = services.user_confirm_email(token=token)
-        except services.ConfirmationInvalid as exc:
-            return render(request, "accounts/signup_confirm_invalid.html", {"reason": exc.reason}, status=400)
-        auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        messages.success(request, _("Your email address is confirmed. Welcome to Round Table!"))
-        return redirect(settings.LOGIN_REDIRECT_URL)
+    """The link in the confirmation email. GET only shows the form: mail scanners open every link."""
     try:
-        services.check_confirmation_token(token=token)
+        user = services.check_confirmation_token(token=token)
     except services.ConfirmationInvalid as exc:
         return render(request, "accounts/signup_confirm_invalid.html", {"reason": exc.reason}, status=400)
-    return render(request, "accounts/signup_confirm.html")
+    if user.is_email_confirmed:
+        return render(request, "accounts/signup_confirm_invalid.html", {"reason": "used"}, status=400)
+    form = ConfirmForm(request.POST or None)
+    status = 200
+    if form.is_valid():
+        keys = ratelimit.login_keys(request, user.email)
+        if ratelimit.is_limited(keys):
+            form.add_error(None, _("Too many attempts. Wait a few minutes, then try again."))
+            status = 429
+        else:
+            try:
+                user = services.user_confirm_email(token=token, password=form.cleaned_data["password"])
+            except services.ConfirmationInvalid as exc:
+                if exc.reason != "password":
+                    context = {"reason": exc.reason}
+                    return render(request, "accounts/signup_confirm_invalid.html", context, status=400)
+                ratelimit.record_failure(keys)
+                form.add_error("password", _("That is not the password chosen when signing up."))
+            else:
+                ratelimit.reset(keys)
+                auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+                messages.success(request, _("Your email address is confirmed. Welcome to Round Table!"))
+                return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/signup_confirm.html", {"form": form, "email": user.email}, status=status)
 
 
 @login_not_required

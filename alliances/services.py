@@ -29,6 +29,10 @@ LOGISTICS_FIELDS = [
 ]
 
 
+# Slugs that name the alliance app's own pages (/alliances/new/): an alliance there could never be opened.
+RESERVED_SLUGS = frozenset({"new"})
+
+
 class AllianceError(Exception):
     """A rule of the alliance was broken; the message is safe to show to the user."""
 
@@ -44,9 +48,16 @@ def require_steward(member: Member) -> None:
 @transaction.atomic
 def alliance_create(*, name: str, slug: str, created_by: User, organisation: str = "") -> Alliance:
     """Create an alliance; its creator becomes its first steward."""
-    if Alliance.objects.filter(slug=slug).exists():
+    if slug in RESERVED_SLUGS:
         raise AllianceError(_("That web address is taken. Choose another."))
-    alliance = Alliance.objects.create(name=name, slug=slug, created_by=created_by, time_zone=created_by.time_zone)
+    try:
+        # A savepoint: two people choosing the same address at once get a clear error, not a 500.
+        with transaction.atomic():
+            alliance = Alliance.objects.create(
+                name=name, slug=slug, created_by=created_by, time_zone=created_by.time_zone
+            )
+    except IntegrityError as exc:
+        raise AllianceError(_("That web address is taken. Choose another.")) from exc
     Member.objects.create(alliance=alliance, user=created_by, is_steward=True, organisation=organisation)
     return alliance
 
@@ -85,6 +96,8 @@ def charter_set_logistics(*, alliance: Alliance, by: User, **values) -> Alliance
         setattr(alliance, name, value)
     if alliance.cadence != Alliance.Cadence.CUSTOM:
         alliance.cadence_custom = ""
+    elif not alliance.cadence_custom.strip():
+        raise AllianceError(_("Describe how often you meet."))
     alliance.save(update_fields=LOGISTICS_FIELDS)
     after = _logistics_summary(alliance)
     if after != before:

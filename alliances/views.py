@@ -95,7 +95,9 @@ def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
 def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     alliance = member.alliance
-    form = PurposeForm(request.POST or None, instance=alliance)
+    # The form gets its own copy: validating fills its instance with the typed values, and the service
+    # must still see the saved ones to record what the charter said before.
+    form = PurposeForm(request.POST or None, instance=Alliance.objects.get(pk=alliance.pk))
     if form.is_valid():
         services.charter_set_purpose(
             alliance=alliance,
@@ -105,22 +107,19 @@ def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, _("The shared purpose has been saved."))
         return redirect("alliances:charter_detail", slug=alliance.slug)
-    # A failed form leaves the instance holding the typed values; show the page with the saved ones.
-    alliance.refresh_from_db()
     return render(request, "alliances/purpose_form.html", {"alliance": alliance, "member": member, "form": form})
 
 
 def charter_logistics_edit(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     alliance = member.alliance
-    form = LogisticsForm(request.POST or None, instance=alliance)
+    form = LogisticsForm(request.POST or None, instance=Alliance.objects.get(pk=alliance.pk))
     if form.is_valid():
         services.charter_set_logistics(
             alliance=alliance, by=request.user, **{name: form.cleaned_data[name] for name in services.LOGISTICS_FIELDS}
         )
         messages.success(request, _("The logistics have been saved."))
         return redirect("alliances:charter_detail", slug=alliance.slug)
-    alliance.refresh_from_db()
     return render(request, "alliances/logistics_form.html", {"alliance": alliance, "member": member, "form": form})
 
 

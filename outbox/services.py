@@ -168,8 +168,9 @@ def _claim_batch(*, message_id: int, now: datetime, size: int) -> list[Delivery]
 def _finish(delivery: Delivery, **changes) -> bool:
     """Record the outcome of a claimed delivery; false if the claim was lost (released as stale)."""
     return (
-        Delivery.objects.filter(pk=delivery.pk, claim_token=delivery.claim_token, status=Delivery.Status.SENDING)
-        .update(claim_token=None, **changes)
+        Delivery.objects.filter(
+            pk=delivery.pk, claim_token=delivery.claim_token, status=Delivery.Status.SENDING
+        ).update(claim_token=None, **changes)
         == 1
     )
 
@@ -267,6 +268,9 @@ def _send_batch(batch: list[Delivery]) -> int:
     try:
         for delivery in batch:
             try:
+                # Given a closed connection, the SMTP backend opens and closes one per message: open it
+                # here (a no-op while open) to share it across the batch and reopen it after a failure.
+                connection.open()
                 connection.send_messages([build_email(delivery, attachments, connection)])
             except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
                 _record_failure(delivery, exc, timezone.now())

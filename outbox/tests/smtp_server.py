@@ -93,7 +93,10 @@ class RecordingHandler:
 
 
 class RecordingSMTPServer:
-    """`with RecordingSMTPServer() as smtp:` serves on 127.0.0.1:smtp.port until the block ends."""
+    """`with RecordingSMTPServer() as server:` serves on server.host:server.port until the block ends.
+
+    What it saw is in `server.handler` (a RecordingHandler).
+    """
 
     def __init__(self) -> None:
         self.handler = RecordingHandler()
@@ -102,9 +105,9 @@ class RecordingSMTPServer:
         # The hostname matters: without it the Controller binds to ::1 only.
         self.controller = Controller(self.handler, hostname=self.host, port=self.port)
 
-    def __enter__(self) -> RecordingHandler:
+    def __enter__(self) -> "RecordingSMTPServer":
         self.controller.start()
-        return self.handler
+        return self
 
     def __exit__(self, *exc_info) -> None:
         self.handler.release.set()

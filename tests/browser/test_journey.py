@@ -35,6 +35,7 @@ def test_new_user_establishes_an_alliance_and_two_invitees_join(browser, site):
     _sign_up(steward_page, site, name="Stella Steward", email="stella@example.org")
     confirmation = Delivery.objects.get(to_email="stella@example.org", message__template="signup_confirm")
     steward_page.goto(link_in_email(confirmation, "/accounts/confirm/"))
+    steward_page.get_by_label(re.compile(r"^\s*Your password")).fill(PASSWORD)
     steward_page.get_by_role("button", name="Confirm my address").click()
     steward_page.get_by_text("Your email address is confirmed").wait_for()
 

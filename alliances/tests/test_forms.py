@@ -1,0 +1,337 @@
+"""Bad input: the form says what is wrong, next to the field, and nothing is saved."""
+
+import pytest
+from django.urls import reverse
+
+from alliances.forms import AllianceForm, InvitationForm, LogisticsForm, NewMemberAccountForm, NormForm
+from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from alliances.tests.factories import InvitationFactory, NormFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGISTICS = {
+    "cadence": "weekly",
+    "cadence_custom": "",
+    "meeting_weekday": "1",
+    "meeting_time": "18:30",
+    "meeting_duration_minutes": "90",
+    "time_zone": "America/Puerto_Rico",
+    "venue_address": "Biblioteca Municipal",
+    "video_link": "",
+    "info_sharing": "",
+    "info_link": "",
+}
+
+
+def _url(name: str, alliance: Alliance, **kwargs) -> str:
+    return reverse(f"alliances:{name}", kwargs={"slug": alliance.slug, **kwargs})
+
+
+def _field_errors(response, form_name: str, field: str) -> list[str]:
+    return response.context[form_name].errors.get(field, [])
+
+
+# --- Establishing an alliance -----------------------------------------------------------------------
+
+
+def test_alliance_form_makes_the_slug_from_the_name(db):
+    form = AllianceForm({"name": "Lectores del Barrio Año 1", "slug": "", "organisation": ""})
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["slug"] == "lectores-del-barrio-ano-1"
+
+
+def test_alliance_form_asks_for_a_slug_when_the_name_has_no_letters_or_numbers(db):
+    form = AllianceForm({"name": "¡¿!?", "slug": ""})
+
+    assert not form.is_valid()
+    assert "letters or numbers" in form.errors["slug"][0]
+
+
+def test_alliance_form_refuses_a_slug_with_spaces(db):
+    form = AllianceForm({"name": "Readers", "slug": "barrio readers"})
+
+    assert not form.is_valid()
+    assert "slug" in form.errors
+
+
+def test_empty_alliance_name_is_shown_on_the_page_and_nothing_is_created(client, outsider):
+    client.force_login(outsider)
+
+    response = client.post(reverse("alliances:alliance_create"), {"name": "", "slug": "", "organisation": ""})
+
+    assert response.status_code == 200
+    assert _field_errors(response, "form", "name") == ["This field is required."]
+    assert "This field is required." in response.content.decode()
+    assert not Alliance.objects.exists()
+
+
+def test_taken_slug_is_shown_on_the_page_and_nothing_is_created(client, alliance, outsider):
+    client.force_login(outsider)
+
+    response = client.post(
+        reverse("alliances:alliance_create"), {"name": "Barrio Readers", "slug": "", "organisation": ""}
+    )
+
+    assert response.status_code == 200
+    assert "That web address is taken" in _field_errors(response, "form", "slug")[0]
+    assert "That web address is taken" in response.content.decode()
+    assert Alliance.objects.count() == 1
+    assert not Member.objects.filter(user=outsider).exists()
+
+
+def test_a_name_that_would_take_the_new_alliance_page_address_is_refused(client, outsider):
+    client.force_login(outsider)
+
+    response = client.post(reverse("alliances:alliance_create"), {"name": "New", "slug": "", "organisation": ""})
+
+    assert response.status_code == 200
+    assert "That web address is taken" in _field_errors(response, "form", "slug")[0]
+    assert not Alliance.objects.exists()
+
+
+# --- Invitations ------------------------------------------------------------------------------------
+
+
+def test_invitation_form_splits_on_commas_spaces_semicolons_and_new_lines_and_drops_repeats():
+    form = InvitationForm({"emails": "Ana@Example.org, ben@example.org;\ncai@example.org  ana@example.org"})
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["emails"] == ["ana@example.org", "ben@example.org", "cai@example.org"]
+
+
+def test_invitation_form_needs_at_least_one_address():
+    form = InvitationForm({"emails": " , ;\n"})
+
+    assert not form.is_valid()
+    assert form.errors["emails"] == ["Enter at least one email address."]
+
+
+def test_invitation_form_names_every_bad_address_and_only_those():
+    form = InvitationForm({"emails": "a@b.org, not-an-email, also@bad@example.org"})
+
+    assert not form.is_valid()
+    [error] = form.errors["emails"]
+    assert "not-an-email" in error
+    assert "also@bad@example.org" in error
+    assert "a@b.org," not in error
+
+
+def test_invalid_address_in_the_list_is_shown_and_the_valid_one_is_not_invited_either(
+    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url("invitation_create", alliance), {"emails": "a@b.org, not-an-email"})
+
+    assert response.status_code == 400
+    errors = _field_errors(response, "invitation_form", "emails")
+    assert errors == ["These are not valid email addresses: not-an-email"]
+    assert "not-an-email" in response.content.decode()
+    assert not Invitation.objects.exists()
+    assert mailoutbox == []
+
+
+def test_inviting_an_existing_member_is_refused_and_nobody_in_the_list_is_invited(
+    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
+):
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url("invitation_create", alliance), {"emails": f"ana@example.org, {member.email}"})
+
+    assert response.status_code == 400
+    [error] = _field_errors(response, "invitation_form", "emails")
+    assert f"{member.email} is already a member" in error
+    assert "is already a member" in response.content.decode()
+    assert not Invitation.objects.exists()
+    assert mailoutbox == []
+
+
+def test_inviting_an_already_invited_address_is_refused_and_nothing_is_half_saved(
+    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    pending = InvitationFactory(alliance=alliance, email="ben@example.org")
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url("invitation_create", alliance), {"emails": "ana@example.org\nBen@example.org"})
+
+    assert response.status_code == 400
+    [error] = _field_errors(response, "invitation_form", "emails")
+    assert "ben@example.org has already been invited" in error
+    assert list(Invitation.objects.all()) == [pending]
+    assert mailoutbox == []
+
+
+def test_empty_invitation_list_is_shown_on_the_page(client, alliance, steward):
+    client.force_login(steward)
+
+    response = client.post(_url("invitation_create", alliance), {"emails": ""})
+
+    assert response.status_code == 400
+    assert _field_errors(response, "invitation_form", "emails") == ["This field is required."]
+    assert not Invitation.objects.exists()
+
+
+# --- Logistics --------------------------------------------------------------------------------------
+
+
+def test_logistics_form_accepts_a_complete_answer(alliance):
+    form = LogisticsForm(LOGISTICS, instance=alliance)
+
+    assert form.is_valid(), form.errors
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"cadence": "custom", "cadence_custom": ""}, "cadence_custom", "Describe how often you meet."),
+        ({"meeting_duration_minutes": "4"}, "meeting_duration_minutes", "between 5 and 1440"),
+        ({"meeting_duration_minutes": "1441"}, "meeting_duration_minutes", "between 5 and 1440"),
+        ({"meeting_duration_minutes": "-30"}, "meeting_duration_minutes", "greater than or equal to 0"),
+        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Select a valid choice"),
+        ({"meeting_weekday": "7"}, "meeting_weekday", "Select a valid choice"),
+        ({"meeting_time": "25:00"}, "meeting_time", "Enter a valid time"),
+        ({"video_link": "not a link"}, "video_link", "Enter a valid URL"),
+    ],
+)
+def test_bad_logistics_are_shown_on_the_page_and_nothing_is_saved(client, alliance, steward, changes, field, message):
+    client.force_login(steward)
+
+    response = client.post(_url("charter_logistics_edit", alliance), {**LOGISTICS, **changes})
+
+    assert response.status_code == 200
+    errors = _field_errors(response, "form", field)
+    assert any(message in error for error in errors), errors
+    assert message in response.content.decode()
+    alliance.refresh_from_db()
+    assert (alliance.cadence, alliance.meeting_time, alliance.time_zone) == ("", None, "UTC")
+    assert not CharterChange.objects.exists()
+
+
+def test_a_failed_logistics_form_keeps_what_was_typed_but_the_page_shows_the_saved_charter(client, alliance, steward):
+    client.force_login(steward)
+
+    response = client.post(
+        _url("charter_logistics_edit", alliance), {**LOGISTICS, "venue_address": "Plaza", "time_zone": "Nowhere/X"}
+    )
+
+    assert response.context["form"]["venue_address"].value() == "Plaza"
+    assert response.context["alliance"].venue_address == ""
+
+
+# --- Purpose and norms ------------------------------------------------------------------------------
+
+
+def test_bad_purpose_date_is_shown_on_the_page_and_nothing_is_saved(client, alliance, steward):
+    client.force_login(steward)
+    before = alliance.purpose
+
+    response = client.post(
+        _url("charter_purpose_edit", alliance), {"purpose": "Changed", "purpose_agreed_on": "31/31/2026"}
+    )
+
+    assert response.status_code == 200
+    assert _field_errors(response, "form", "purpose_agreed_on") == ["Enter a valid date."]
+    alliance.refresh_from_db()
+    assert alliance.purpose == before
+    assert not CharterChange.objects.exists()
+
+
+def test_empty_norm_is_shown_on_the_page_and_nothing_is_saved(client, alliance, steward):
+    client.force_login(steward)
+
+    response = client.post(_url("norm_create", alliance), {"text": "  ", "agreed_on": ""})
+
+    assert response.status_code == 200
+    assert _field_errors(response, "form", "text") == ["This field is required."]
+    assert not Norm.objects.exists()
+    assert not CharterChange.objects.exists()
+
+
+def test_too_long_norm_is_refused():
+    form = NormForm({"text": "x" * 501, "agreed_on": ""})
+
+    assert not form.is_valid()
+    assert "at most 500 characters" in form.errors["text"][0]
+
+
+def test_emptying_a_norm_is_shown_on_the_page_and_the_norm_keeps_its_text(client, alliance, steward):
+    norm = NormFactory(alliance=alliance, text="Start on time")
+    client.force_login(steward)
+
+    response = client.post(_url("norm_edit", alliance, pk=norm.pk), {"text": "", "agreed_on": ""})
+
+    assert response.status_code == 200
+    assert _field_errors(response, "form", "text") == ["This field is required."]
+    norm.refresh_from_db()
+    assert norm.text == "Start on time"
+
+
+def test_editing_a_retired_norm_is_refused_on_the_page(client, alliance, steward):
+    norm = NormFactory(alliance=alliance, text="Old rule")
+    client.force_login(steward)
+    client.post(_url("norm_retire", alliance, pk=norm.pk))
+
+    response = client.post(_url("norm_edit", alliance, pk=norm.pk), {"text": "New rule", "agreed_on": ""})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == ["A retired norm cannot be edited."]
+    norm.refresh_from_db()
+    assert norm.text == "Old rule"
+
+
+# --- Member details ---------------------------------------------------------------------------------
+
+
+def test_too_long_organisation_is_shown_on_the_page_and_not_saved(client, alliance, member):
+    client.force_login(member)
+
+    response = client.post(_url("member_edit", alliance), {"organisation": "x" * 201})
+
+    assert response.status_code == 200
+    assert "at most 200 characters" in _field_errors(response, "form", "organisation")[0]
+    assert Member.objects.get(user=member).organisation == ""
+
+
+# --- New account from an invitation -----------------------------------------------------------------
+
+
+def _account_data(**changes) -> dict:
+    return {
+        "display_name": "Ana Rivera",
+        "password1": "a long enough passphrase",
+        "password2": "a long enough passphrase",
+        "language": "es",
+        "time_zone": "America/Puerto_Rico",
+        "organisation": "",
+        **changes,
+    }
+
+
+def test_new_member_form_uses_the_invited_address_and_has_no_email_field(db):
+    form = NewMemberAccountForm(_account_data(), email="ana@example.org")
+
+    assert "email" not in form.fields
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["email"] == "ana@example.org"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"password2": "another passphrase"}, "password2", "The two passwords differ."),
+        ({"password1": "short", "password2": "short"}, "password1", "too short"),
+        ({"password1": "ana@example.org", "password2": "ana@example.org"}, "password1", "too similar"),
+        ({"display_name": ""}, "display_name", "This field is required."),
+        ({"language": "fr"}, "language", "Select a valid choice"),
+        ({"time_zone": "Nowhere/Town"}, "time_zone", "Select a valid choice"),
+    ],
+)
+def test_new_member_form_refuses_bad_input(db, changes, field, message):
+    form = NewMemberAccountForm(_account_data(**changes), email="ana@example.org")
+
+    assert not form.is_valid()
+    assert any(message in error for error in form.errors[field]), form.errors

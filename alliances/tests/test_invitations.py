@@ -1,0 +1,339 @@
+"""Invitations end to end: the steward's form, the email, the link, the new or existing account."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import SESSION_KEY
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.tests.factories import PASSWORD, UserFactory
+from alliances import services
+from alliances.models import Alliance, Invitation, Member
+
+pytestmark = pytest.mark.django_db
+
+LINK = re.compile(r"http://testserver(/invitations/[A-Za-z0-9_-]+/)")
+NEW_ACCOUNT = {
+    "display_name": "Ana Rivera",
+    "password1": "a long enough passphrase",
+    "password2": "a long enough passphrase",
+    "language": "es",
+    "time_zone": "America/Puerto_Rico",
+    "organisation": "Escuela Montessori",
+}
+
+
+def _invite(client, alliance: Alliance, steward, emails: str, capture) -> None:
+    """Invite as the steward through the page, and run the jobs queued on commit (the sending)."""
+    client.force_login(steward)
+    with capture(execute=True):
+        response = client.post(
+            reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": emails}
+        )
+    assert response.status_code == 302, response.content.decode()
+    client.logout()
+
+
+def _link(message) -> str:
+    [path] = set(LINK.findall(message.body))
+    return path
+
+
+def _pending(email: str) -> Invitation:
+    return Invitation.objects.get(email=email, status=Invitation.Status.PENDING)
+
+
+def _logged_in_user_id(client) -> int | None:
+    value = client.session.get(SESSION_KEY)
+    return int(value) if value is not None else None
+
+
+@pytest.fixture
+def invited(client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox):
+    """ana@example.org has been invited through the page; returns the link in her email."""
+    _invite(client, alliance, steward, "ana@example.org", django_capture_on_commit_callbacks)
+    [message] = mailoutbox
+    return _link(message)
+
+
+# --- The email --------------------------------------------------------------------------------------
+
+
+def test_steward_invites_two_people_and_each_gets_an_email_with_their_own_link(
+    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    _invite(client, alliance, steward, "ana@example.org, Ben@Example.org", django_capture_on_commit_callbacks)
+
+    assert sorted(message.to[0] for message in mailoutbox) == ["ana@example.org", "ben@example.org"]
+    for message in mailoutbox:
+        invitation = _pending(message.to[0])
+        link = f"http://testserver/invitations/{invitation.token}/"
+        assert "Barrio Readers" in message.subject
+        assert link in message.body
+        assert "Stella Steward" in message.body
+        [(html, mimetype)] = message.alternatives
+        assert mimetype == "text/html"
+        assert link in html
+        assert message.reply_to == [steward.email]
+
+
+def test_an_invitation_is_sent_once_only_after_the_steward_action_commits(
+    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": "a@b.org"})
+
+    assert mailoutbox == []
+    assert len(callbacks) == 1
+
+
+# --- A new person -----------------------------------------------------------------------------------
+
+
+def test_a_new_person_follows_the_link_and_sees_a_form_for_their_account(client, invited):
+    response = client.get(invited)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Join Barrio Readers" in page
+    assert "Create your account for ana@example.org to join." in page
+    assert 'name="password1"' in page
+    assert 'name="email"' not in page
+
+
+def test_a_new_person_creates_an_account_and_joins(client, alliance, invited):
+    response = client.post(invited, NEW_ACCOUNT)
+
+    assert response.status_code == 302
+    assert response["Location"] == alliance.get_absolute_url()
+    user = User.objects.get(email="ana@example.org")
+    assert user.is_email_confirmed
+    assert (user.display_name, user.language, user.time_zone) == ("Ana Rivera", "es", "America/Puerto_Rico")
+    assert user.check_password("a long enough passphrase")
+    assert _logged_in_user_id(client) == user.pk
+    membership = Member.objects.get(alliance=alliance, user=user)
+    assert membership.is_active
+    assert not membership.is_steward
+    assert membership.organisation == "Escuela Montessori"
+    assert _pending_count() == 0
+    assert client.get(alliance.get_absolute_url()).status_code == 200
+
+
+def _pending_count() -> int:
+    return Invitation.objects.filter(status=Invitation.Status.PENDING).count()
+
+
+def test_a_password_mismatch_shows_the_error_and_creates_nothing(client, alliance, invited):
+    response = client.post(invited, {**NEW_ACCOUNT, "password2": "something else entirely"})
+
+    assert response.status_code == 200
+    assert "The two passwords differ." in response.content.decode()
+    assert response.context["form"].errors["password2"]
+    assert not User.objects.filter(email="ana@example.org").exists()
+    assert Member.objects.filter(alliance=alliance).count() == 1  # the steward
+    assert _pending("ana@example.org")
+    assert _logged_in_user_id(client) is None
+
+
+def test_a_weak_password_shows_the_error_and_creates_nothing(client, invited):
+    response = client.post(invited, {**NEW_ACCOUNT, "password1": "12345678", "password2": "12345678"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["password1"]
+    assert not User.objects.filter(email="ana@example.org").exists()
+    assert _pending("ana@example.org")
+
+
+def test_the_link_can_be_used_after_a_failed_attempt(client, alliance, invited):
+    client.post(invited, {**NEW_ACCOUNT, "password2": "typo"})
+
+    response = client.post(invited, NEW_ACCOUNT)
+
+    assert response.status_code == 302
+    assert Member.objects.filter(alliance=alliance, user__email="ana@example.org").exists()
+
+
+# --- Someone with an account ------------------------------------------------------------------------
+
+
+def test_an_invited_address_with_an_account_is_asked_to_sign_in(client, alliance, invited):
+    UserFactory(email="ana@example.org")
+
+    response = client.get(invited)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "There is already an account for ana@example.org. Sign in to accept the invitation." in page
+    assert f"{reverse('accounts:login')}?next={invited}" in page
+    assert response.context["form"] is None
+
+
+def test_posting_the_link_while_signed_out_with_an_existing_account_joins_nobody(client, alliance, invited):
+    existing = UserFactory(email="ana@example.org")
+
+    response = client.post(invited, NEW_ACCOUNT)
+
+    assert response.status_code == 200
+    assert not Member.objects.filter(user=existing).exists()
+    assert _pending("ana@example.org")
+    assert not User.objects.get(pk=existing.pk).check_password(NEW_ACCOUNT["password1"])
+
+
+def test_a_signed_in_person_accepts_and_becomes_a_member(client, alliance, invited):
+    ana = UserFactory(email="ana@example.org")
+    client.force_login(ana)
+
+    page = client.get(invited).content.decode()
+    response = client.post(invited, {"organisation": "PTA"})
+
+    assert "You will join as ana@example.org." in page
+    assert response["Location"] == alliance.get_absolute_url()
+    membership = Member.objects.get(alliance=alliance, user=ana)
+    assert membership.organisation == "PTA"
+    invitation = Invitation.objects.get(email="ana@example.org")
+    assert (invitation.status, invitation.accepted_by) == (Invitation.Status.ACCEPTED, ana)
+
+
+def test_signing_in_from_the_invitation_page_comes_back_to_it(client, alliance, invited):
+    UserFactory(email="ana@example.org")
+
+    response = client.post(
+        f"{reverse('accounts:login')}?next={invited}", {"username": "ana@example.org", "password": PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == invited
+
+
+def test_an_active_member_using_an_invitation_is_told_so_and_the_invitation_stays_pending(
+    client, alliance, member, invited
+):
+    client.force_login(member)
+
+    response = client.post(invited, {"organisation": ""})
+
+    assert response.status_code == 200
+    assert "You are already a member of Barrio Readers." in response.content.decode()
+    assert _pending("ana@example.org")
+
+
+# --- Links that no longer work ----------------------------------------------------------------------
+
+
+def test_a_used_link_shows_a_clear_page(client, alliance, invited):
+    client.post(invited, NEW_ACCOUNT)
+    client.logout()
+
+    response = client.get(invited)
+    again = client.post(invited, NEW_ACCOUNT)
+
+    assert response.status_code == 410
+    assert "This invitation has been used already" in response.content.decode()
+    assert "used" in response.content.decode()
+    assert again.status_code == 410
+    assert User.objects.filter(email="ana@example.org").count() == 1
+
+
+def test_an_expired_link_shows_a_clear_page(client, alliance, invited):
+    with time_machine.travel(timezone.now() + timedelta(days=15)):
+        response = client.get(invited)
+        attempt = client.post(invited, NEW_ACCOUNT)
+
+    assert response.status_code == 410
+    assert "This invitation has expired" in response.content.decode()
+    assert "Ask a steward of Barrio Readers" in response.content.decode()
+    assert attempt.status_code == 410
+    assert not User.objects.filter(email="ana@example.org").exists()
+
+
+def test_a_link_still_works_on_its_thirteenth_day(client, invited):
+    with time_machine.travel(timezone.now() + timedelta(days=13)):
+        assert client.get(invited).status_code == 200
+
+
+@pytest.mark.parametrize("tamper", [lambda link: link[:-2] + "X/", lambda link: link[:-10] + "/"])
+def test_a_tampered_link_shows_a_clear_page(client, invited, tamper):
+    response = client.get(tamper(invited))
+
+    assert response.status_code == 404
+    assert "This invitation link is not valid" in response.content.decode()
+
+
+def test_an_unknown_token_shows_a_clear_page(client, db):
+    response = client.get(reverse("invitation_accept", kwargs={"token": "no-such-token"}))
+
+    assert response.status_code == 404
+    assert "not valid" in response.content.decode()
+
+
+def test_a_cancelled_link_shows_a_clear_page(client, alliance, steward, invited):
+    client.force_login(steward)
+    client.post(
+        reverse("alliances:invitation_cancel", kwargs={"slug": alliance.slug, "pk": Invitation.objects.get().pk})
+    )
+    client.logout()
+
+    response = client.get(invited)
+
+    assert response.status_code == 410
+    assert "This invitation was cancelled" in response.content.decode()
+
+
+def test_resending_sends_a_new_link_and_the_old_one_stops_working(
+    client, alliance, steward, invited, django_capture_on_commit_callbacks, mailoutbox
+):
+    invitation = Invitation.objects.get()
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("alliances:invitation_resend", kwargs={"slug": alliance.slug, "pk": invitation.pk}))
+    client.logout()
+
+    new_link = _link(mailoutbox[-1])
+    invitation.refresh_from_db()
+    assert len(mailoutbox) == 2
+    assert new_link != invited
+    assert new_link == invitation.get_absolute_url()
+    old = client.get(invited)
+    assert old.status_code == 404
+    assert "not valid" in old.content.decode()
+    assert client.post(new_link, NEW_ACCOUNT).status_code == 302
+
+
+# --- Coming back ------------------------------------------------------------------------------------
+
+
+def test_a_former_member_reinvited_comes_back_as_the_same_member(
+    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
+):
+    old = Member.objects.get(alliance=alliance, user=member)
+    services.member_deactivate(member=old, by=steward)
+    _invite(client, alliance, steward, member.email, django_capture_on_commit_callbacks)
+    [message] = mailoutbox
+    assert message.to == [f"Mia Member <{member.email}>"]
+    link = _link(message)
+
+    client.force_login(member)
+    response = client.post(link, {"organisation": "Library"})
+
+    assert response["Location"] == alliance.get_absolute_url()
+    back = Member.objects.get(alliance=alliance, user=member)
+    assert back.pk == old.pk
+    assert back.is_active
+    assert back.end_reason == ""
+    assert back.organisation == "Library"
+    assert client.get(alliance.get_absolute_url()).status_code == 200
+
+
+def test_an_invitation_for_one_alliance_does_not_open_another(client, alliance, invited):
+    other = Alliance.objects.create(name="Other", slug="other")
+
+    client.post(invited, NEW_ACCOUNT)
+
+    assert client.get(other.get_absolute_url()).status_code == 404

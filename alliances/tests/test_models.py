@@ -1,0 +1,174 @@
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory, NormFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+# --- Alliance ---------------------------------------------------------------------------------------
+
+
+def test_visible_to_lists_only_alliances_the_user_is_an_active_member_of(alliance, member, outsider):
+    other = AllianceFactory()
+    former = AllianceFactory()
+    MemberFactory(alliance=former, user=member, is_active=False, end_reason=Member.EndReason.LEFT)
+
+    assert list(Alliance.objects.visible_to(member)) == [alliance]
+    assert not Alliance.objects.visible_to(outsider).exists()
+    assert other not in Alliance.objects.visible_to(member)
+
+
+def test_visible_to_an_anonymous_reader_is_empty(alliance, member):
+    assert not Alliance.objects.visible_to(AnonymousUser()).exists()
+
+
+def test_cadence_display_shows_the_custom_text_only_for_a_custom_cadence():
+    custom = Alliance(cadence=Alliance.Cadence.CUSTOM, cadence_custom="the first Tuesday of each month")
+    weekly = Alliance(cadence=Alliance.Cadence.WEEKLY, cadence_custom="left over")
+
+    assert custom.cadence_display == "the first Tuesday of each month"
+    assert weekly.cadence_display == "Weekly"
+
+
+def test_has_logistics_is_false_until_something_is_agreed():
+    assert not Alliance().has_logistics
+    assert Alliance(meeting_time=time(18, 0)).has_logistics
+    assert Alliance(video_link="https://meet.example.org/x").has_logistics
+
+
+def test_alliance_url_is_its_slug(alliance):
+    assert alliance.get_absolute_url() == "/alliances/barrio-readers/"
+
+
+def test_two_alliances_cannot_share_a_slug(alliance):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AllianceFactory(slug="barrio-readers")
+
+
+def test_database_refuses_a_weekday_beyond_sunday(alliance):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alliance.objects.filter(pk=alliance.pk).update(meeting_weekday=7)
+
+
+# --- Member -----------------------------------------------------------------------------------------
+
+
+def test_a_person_is_a_member_of_an_alliance_once(alliance, member):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MemberFactory(alliance=alliance, user=member)
+
+
+def test_database_refuses_a_former_member_holding_the_steward_role(alliance, steward):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Member.objects.filter(user=steward).update(is_active=False)
+
+
+def test_stewards_are_the_active_members_with_the_role(alliance, steward, member):
+    MemberFactory(alliance=alliance, is_active=False, is_steward=False)
+
+    assert [m.user for m in Member.objects.filter(alliance=alliance).stewards()] == [steward]
+    assert Member.objects.filter(alliance=alliance).active().count() == 2
+
+
+def test_members_are_ordered_by_display_name(alliance, steward, member):
+    MemberFactory(alliance=alliance, user__display_name="Aaron Early")
+
+    names = [m.user.display_name for m in Member.objects.filter(alliance=alliance)]
+
+    assert names == ["Aaron Early", "Mia Member", "Stella Steward"]
+
+
+# --- Norm -------------------------------------------------------------------------------------------
+
+
+def test_current_norms_leave_out_retired_ones_and_follow_position(alliance):
+    third = NormFactory(alliance=alliance, position=3, text="Third")
+    first = NormFactory(alliance=alliance, position=1, text="First")
+    NormFactory(alliance=alliance, position=2, text="Retired", retired_at=timezone.now())
+
+    assert list(Norm.objects.filter(alliance=alliance).current()) == [first, third]
+
+
+def test_a_norm_is_retired_once_it_has_a_retirement_time(alliance):
+    norm = NormFactory(alliance=alliance)
+    assert not norm.is_retired
+
+    norm.retired_at = timezone.now()
+
+    assert norm.is_retired
+
+
+# --- CharterChange ----------------------------------------------------------------------------------
+
+
+def test_charter_history_lists_the_newest_change_first(alliance):
+    older = CharterChange.objects.create(alliance=alliance, kind=CharterChange.Kind.PURPOSE, changed_at=NOW)
+    newer = CharterChange.objects.create(
+        alliance=alliance, kind=CharterChange.Kind.LOGISTICS, changed_at=NOW + timedelta(minutes=1)
+    )
+
+    assert list(CharterChange.objects.filter(alliance=alliance)) == [newer, older]
+
+
+# --- Invitation -------------------------------------------------------------------------------------
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_invitation_expires_fourteen_days_after_it_is_made(alliance):
+    invitation = InvitationFactory(alliance=alliance)
+
+    assert invitation.expires_at == NOW + timedelta(days=14)
+    assert not invitation.is_expired
+    with time_machine.travel(NOW + timedelta(days=14)):
+        assert invitation.is_expired
+
+
+def test_each_invitation_gets_its_own_long_token(alliance):
+    first, second = InvitationFactory(alliance=alliance), InvitationFactory(alliance=alliance)
+
+    assert first.token != second.token
+    assert len(first.token) >= 40
+
+
+def test_invitation_link_is_the_public_accept_page(alliance):
+    invitation = InvitationFactory(alliance=alliance)
+
+    assert invitation.get_absolute_url() == f"/invitations/{invitation.token}/"
+
+
+def test_pending_invitations_leave_out_accepted_cancelled_and_expired_ones(alliance):
+    pending = InvitationFactory(alliance=alliance)
+    InvitationFactory(alliance=alliance, status=Invitation.Status.ACCEPTED)
+    InvitationFactory(alliance=alliance, status=Invitation.Status.CANCELLED)
+    InvitationFactory(alliance=alliance, expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert list(Invitation.objects.pending()) == [pending]
+
+
+def test_database_allows_one_pending_invitation_per_address_and_alliance(alliance):
+    InvitationFactory(alliance=alliance, email="ana@example.org")
+    InvitationFactory(alliance=alliance, email="ana@example.org", status=Invitation.Status.CANCELLED)
+    InvitationFactory(email="ana@example.org")  # another alliance
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvitationFactory(alliance=alliance, email="ana@example.org")
+
+
+def test_deleting_a_user_keeps_the_alliance_they_created(alliance):
+    creator = UserFactory()
+    Alliance.objects.filter(pk=alliance.pk).update(created_by=creator)
+
+    creator.delete()
+
+    alliance.refresh_from_db()
+    assert alliance.created_by is None

@@ -1,0 +1,605 @@
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from alliances import services
+from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from alliances.services import AllianceError, InvitationInvalid
+from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _membership(alliance: Alliance, user) -> Member:
+    return Member.objects.get(alliance=alliance, user=user)
+
+
+def _texts(alliance: Alliance) -> list[str]:
+    return [norm.text for norm in Norm.objects.filter(alliance=alliance).current()]
+
+
+def _positions(alliance: Alliance) -> list[int]:
+    return [norm.position for norm in Norm.objects.filter(alliance=alliance).current()]
+
+
+@pytest.fixture
+def norms(alliance, steward) -> list[Norm]:
+    return [
+        services.norm_add(alliance=alliance, text=text, agreed_on=None, by=steward)
+        for text in ("Start on time", "Everyone speaks once", "Decide by consensus")
+    ]
+
+
+# --- Alliance ---------------------------------------------------------------------------------------
+
+
+def test_creator_becomes_the_first_and_only_steward():
+    creator = UserFactory(time_zone="America/Puerto_Rico")
+
+    alliance = services.alliance_create(
+        name="Escuela Abierta", slug="escuela-abierta", created_by=creator, organisation="PTA"
+    )
+
+    membership = Member.objects.get(alliance=alliance)
+    assert membership.user == creator
+    assert membership.is_steward
+    assert membership.is_active
+    assert membership.organisation == "PTA"
+    assert alliance.created_by == creator
+    assert alliance.time_zone == "America/Puerto_Rico"
+
+
+def test_creating_an_alliance_with_a_taken_slug_fails_and_creates_nothing(alliance):
+    creator = UserFactory()
+
+    with pytest.raises(AllianceError, match="taken"):
+        services.alliance_create(name="Other", slug="barrio-readers", created_by=creator)
+
+    assert Alliance.objects.count() == 1
+    assert not Member.objects.filter(user=creator).exists()
+
+
+def test_an_alliance_cannot_take_a_slug_its_own_pages_use(db):
+    # /alliances/new/ is the "establish an alliance" page: an alliance there could never be opened.
+    with pytest.raises(AllianceError, match="taken"):
+        services.alliance_create(name="New", slug="new", created_by=UserFactory())
+
+
+# --- Last steward -----------------------------------------------------------------------------------
+
+
+def test_last_steward_cannot_leave(alliance, steward, member):
+    with pytest.raises(AllianceError, match="last steward"):
+        services.member_leave(member=_membership(alliance, steward))
+
+    assert _membership(alliance, steward).is_active
+
+
+def test_last_steward_cannot_be_demoted(alliance, steward, member):
+    with pytest.raises(AllianceError, match="at least one steward"):
+        services.member_set_steward(member=_membership(alliance, steward), is_steward=False, by=steward)
+
+    assert _membership(alliance, steward).is_steward
+
+
+def test_last_steward_cannot_be_deactivated(alliance, steward, member):
+    with pytest.raises(AllianceError, match="last steward"):
+        services.member_deactivate(member=_membership(alliance, steward), by=steward)
+
+    assert _membership(alliance, steward).is_active
+
+
+def test_steward_can_leave_once_another_steward_exists(alliance, steward, member):
+    services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+
+    services.member_leave(member=_membership(alliance, steward))
+
+    assert not _membership(alliance, steward).is_active
+    assert [m.user for m in Member.objects.filter(alliance=alliance).stewards()] == [member]
+
+
+def test_steward_can_be_demoted_once_another_steward_exists(alliance, steward, member):
+    services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+
+    services.member_set_steward(member=_membership(alliance, steward), is_steward=False, by=member)
+
+    assert not _membership(alliance, steward).is_steward
+    assert _membership(alliance, member).is_steward
+
+
+def test_steward_can_be_deactivated_once_another_steward_exists(alliance, steward, member):
+    services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+
+    services.member_deactivate(member=_membership(alliance, steward), by=member)
+
+    ended = _membership(alliance, steward)
+    assert not ended.is_active
+    assert not ended.is_steward
+
+
+def test_a_former_member_cannot_be_made_steward(alliance, steward, member):
+    services.member_leave(member=_membership(alliance, member))
+
+    with pytest.raises(AllianceError, match="former member"):
+        services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+
+
+def test_a_member_of_another_alliance_does_not_count_as_a_second_steward(alliance, steward):
+    MemberFactory(alliance=AllianceFactory(), is_steward=True)
+
+    with pytest.raises(AllianceError):
+        services.member_leave(member=_membership(alliance, steward))
+
+
+# --- Leaving and deactivation -----------------------------------------------------------------------
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_member_who_leaves_keeps_the_row_and_loses_access(alliance, steward, member):
+    services.member_leave(member=_membership(alliance, member))
+
+    row = _membership(alliance, member)
+    assert not row.is_active
+    assert row.end_reason == Member.EndReason.LEFT
+    assert row.ended_by == member
+    assert row.ended_at == NOW
+    assert not Alliance.objects.visible_to(member).exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_deactivated_member_keeps_the_row_and_loses_access(alliance, steward, member):
+    services.member_deactivate(member=_membership(alliance, member), by=steward)
+
+    row = _membership(alliance, member)
+    assert not row.is_active
+    assert row.end_reason == Member.EndReason.DEACTIVATED
+    assert row.ended_by == steward
+    assert row.ended_at == NOW
+    assert not Alliance.objects.visible_to(member).exists()
+
+
+def test_deactivating_a_former_member_again_changes_nothing(alliance, steward, member):
+    services.member_leave(member=_membership(alliance, member))
+    ended_at = _membership(alliance, member).ended_at
+
+    services.member_deactivate(member=_membership(alliance, member), by=steward)
+
+    row = _membership(alliance, member)
+    assert row.end_reason == Member.EndReason.LEFT
+    assert row.ended_by == member
+    assert row.ended_at == ended_at
+
+
+def test_member_sets_the_organisation_they_represent(alliance, member):
+    services.member_set_organisation(member=_membership(alliance, member), organisation="Friends of the Library")
+
+    assert _membership(alliance, member).organisation == "Friends of the Library"
+
+
+# --- Norms ------------------------------------------------------------------------------------------
+
+
+def test_adding_a_norm_appends_it_at_the_end(alliance, steward, norms):
+    added = services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward)
+
+    assert added.position == 4
+    assert _texts(alliance) == ["Start on time", "Everyone speaks once", "Decide by consensus", "Phones away"]
+    assert added.created_by == steward
+
+
+def test_adding_a_norm_after_a_retirement_still_appends_it_at_the_end(alliance, steward, norms):
+    services.norm_retire(norm=norms[0], by=steward)
+
+    services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward)
+
+    assert _texts(alliance) == ["Everyone speaks once", "Decide by consensus", "Phones away"]
+    assert _positions(alliance) == [1, 2, 3]
+
+
+def test_moving_a_norm_up_swaps_it_with_the_one_above(alliance, steward, norms):
+    moved = services.norm_move(norm=norms[2], direction="up", by=steward)
+
+    assert moved.position == 2
+    assert _texts(alliance) == ["Start on time", "Decide by consensus", "Everyone speaks once"]
+    assert _positions(alliance) == [1, 2, 3]
+
+
+def test_moving_a_norm_down_swaps_it_with_the_one_below(alliance, steward, norms):
+    services.norm_move(norm=norms[0], direction="down", by=steward)
+
+    assert _texts(alliance) == ["Everyone speaks once", "Start on time", "Decide by consensus"]
+
+
+def test_moving_the_first_norm_up_or_the_last_down_changes_nothing(alliance, steward, norms):
+    services.norm_move(norm=norms[0], direction="up", by=steward)
+    services.norm_move(norm=norms[2], direction="down", by=steward)
+
+    assert _texts(alliance) == ["Start on time", "Everyone speaks once", "Decide by consensus"]
+    assert not CharterChange.objects.filter(kind=CharterChange.Kind.NORM_MOVED).exists()
+
+
+def test_moving_a_norm_needs_up_or_down(alliance, steward, norms):
+    with pytest.raises(AllianceError):
+        services.norm_move(norm=norms[1], direction="sideways", by=steward)
+
+
+def test_a_retired_norm_cannot_be_moved(alliance, steward, norms):
+    services.norm_retire(norm=norms[1], by=steward)
+
+    with pytest.raises(AllianceError, match="retired"):
+        services.norm_move(norm=norms[1], direction="up", by=steward)
+
+
+def test_moving_a_norm_skips_over_retired_ones(alliance, steward, norms):
+    services.norm_retire(norm=norms[1], by=steward)
+
+    services.norm_move(norm=norms[2], direction="up", by=steward)
+
+    assert _texts(alliance) == ["Decide by consensus", "Start on time"]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_retiring_a_norm_removes_it_from_the_list_renumbers_the_rest_and_keeps_it(alliance, steward, norms):
+    services.norm_retire(norm=norms[0], by=steward)
+
+    assert _texts(alliance) == ["Everyone speaks once", "Decide by consensus"]
+    assert _positions(alliance) == [1, 2]
+    retired = Norm.objects.get(pk=norms[0].pk)
+    assert retired.is_retired
+    assert retired.retired_at == NOW
+    assert retired.retired_by == steward
+    assert retired.text == "Start on time"
+
+
+def test_retiring_a_norm_twice_records_it_once(alliance, steward, norms):
+    services.norm_retire(norm=norms[0], by=steward)
+    services.norm_retire(norm=Norm.objects.get(pk=norms[0].pk), by=steward)
+
+    assert CharterChange.objects.filter(kind=CharterChange.Kind.NORM_RETIRED).count() == 1
+
+
+def test_a_retired_norm_cannot_be_edited(alliance, steward, norms):
+    services.norm_retire(norm=norms[0], by=steward)
+
+    with pytest.raises(AllianceError, match="retired"):
+        services.norm_edit(norm=Norm.objects.get(pk=norms[0].pk), text="Changed", agreed_on=None, by=steward)
+
+    assert Norm.objects.get(pk=norms[0].pk).text == "Start on time"
+
+
+def test_editing_a_norm_keeps_its_place(alliance, steward, norms):
+    services.norm_edit(norm=norms[1], text="Everyone speaks before anyone speaks twice", agreed_on=None, by=steward)
+
+    assert _texts(alliance) == ["Start on time", "Everyone speaks before anyone speaks twice", "Decide by consensus"]
+
+
+# --- Charter history --------------------------------------------------------------------------------
+
+
+def _only_change(alliance: Alliance, kind: str) -> CharterChange:
+    return CharterChange.objects.get(alliance=alliance, kind=kind)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_setting_the_purpose_records_who_when_before_and_after(alliance, steward):
+    old = alliance.purpose
+
+    services.charter_set_purpose(
+        alliance=alliance, purpose="Every child reads.", agreed_on=date(2026, 2, 1), by=steward
+    )
+
+    alliance.refresh_from_db()
+    assert alliance.purpose == "Every child reads."
+    assert alliance.purpose_agreed_on == date(2026, 2, 1)
+    change = _only_change(alliance, CharterChange.Kind.PURPOSE)
+    assert (change.changed_by, change.changed_at, change.before, change.after) == (
+        steward,
+        NOW,
+        old,
+        "Every child reads.",
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_adding_a_norm_records_who_when_and_the_text(alliance, steward):
+    norm = services.norm_add(alliance=alliance, text="Start on time", agreed_on=None, by=steward)
+
+    change = _only_change(alliance, CharterChange.Kind.NORM_ADDED)
+    assert (change.norm, change.changed_by, change.changed_at, change.before, change.after) == (
+        norm,
+        steward,
+        NOW,
+        "",
+        "Start on time",
+    )
+
+
+def test_editing_a_norm_records_the_text_before_and_after(alliance, steward, norms):
+    services.norm_edit(norm=norms[0], text="Start and end on time", agreed_on=None, by=steward)
+
+    change = _only_change(alliance, CharterChange.Kind.NORM_EDITED)
+    assert (change.norm, change.changed_by, change.before, change.after) == (
+        norms[0],
+        steward,
+        "Start on time",
+        "Start and end on time",
+    )
+
+
+def test_editing_only_the_agreement_date_of_a_norm_records_no_text_change(alliance, steward, norms):
+    services.norm_edit(norm=norms[0], text="Start on time", agreed_on=date(2026, 1, 5), by=steward)
+
+    assert Norm.objects.get(pk=norms[0].pk).agreed_on == date(2026, 1, 5)
+    assert not CharterChange.objects.filter(kind=CharterChange.Kind.NORM_EDITED).exists()
+
+
+def test_moving_a_norm_records_its_old_and_new_position(alliance, steward, norms):
+    services.norm_move(norm=norms[2], direction="up", by=steward)
+
+    change = _only_change(alliance, CharterChange.Kind.NORM_MOVED)
+    assert (change.norm, change.changed_by, change.before, change.after) == (norms[2], steward, "3", "2")
+
+
+def test_retiring_a_norm_records_its_text(alliance, steward, norms):
+    services.norm_retire(norm=norms[1], by=steward)
+
+    change = _only_change(alliance, CharterChange.Kind.NORM_RETIRED)
+    assert (change.norm, change.changed_by, change.before, change.after) == (
+        norms[1],
+        steward,
+        "Everyone speaks once",
+        "",
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_setting_the_logistics_records_a_readable_before_and_after(alliance, steward):
+    services.charter_set_logistics(
+        alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY, meeting_weekday=Alliance.Weekday.TUESDAY
+    )
+    services.charter_set_logistics(
+        alliance=alliance,
+        by=steward,
+        cadence=Alliance.Cadence.MONTHLY,
+        meeting_time=time(18, 30),
+        meeting_duration_minutes=90,
+    )
+
+    latest = CharterChange.objects.filter(alliance=alliance, kind=CharterChange.Kind.LOGISTICS).first()
+    assert latest.changed_by == steward
+    assert latest.changed_at == NOW
+    assert "Weekly" in latest.before
+    assert "Tuesday" in latest.before
+    assert "Monthly" in latest.after
+    assert "18:30" in latest.after
+    assert "90" in latest.after
+    assert CharterChange.objects.filter(kind=CharterChange.Kind.LOGISTICS).count() == 2
+
+
+def test_saving_unchanged_logistics_records_no_change(alliance, steward):
+    services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
+
+    services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
+
+    assert CharterChange.objects.filter(kind=CharterChange.Kind.LOGISTICS).count() == 1
+
+
+def test_a_custom_cadence_requires_a_description(alliance, steward):
+    with pytest.raises(AllianceError, match="how often"):
+        services.charter_set_logistics(
+            alliance=alliance, by=steward, cadence=Alliance.Cadence.CUSTOM, cadence_custom=""
+        )
+
+    alliance.refresh_from_db()
+    assert alliance.cadence == ""
+    assert not CharterChange.objects.exists()
+
+
+def test_a_custom_cadence_with_a_description_is_saved(alliance, steward):
+    services.charter_set_logistics(
+        alliance=alliance, by=steward, cadence=Alliance.Cadence.CUSTOM, cadence_custom="first Tuesday"
+    )
+
+    alliance.refresh_from_db()
+    assert alliance.cadence_display == "first Tuesday"
+
+
+def test_choosing_a_regular_cadence_drops_the_custom_description(alliance, steward):
+    services.charter_set_logistics(
+        alliance=alliance, by=steward, cadence=Alliance.Cadence.CUSTOM, cadence_custom="first Tuesday"
+    )
+
+    services.charter_set_logistics(
+        alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY, cadence_custom="first Tuesday"
+    )
+
+    alliance.refresh_from_db()
+    assert alliance.cadence_custom == ""
+
+
+def test_logistics_accept_only_logistics_fields(alliance, steward):
+    with pytest.raises(TypeError):
+        services.charter_set_logistics(alliance=alliance, by=steward, name="Renamed")
+
+
+# --- Invitations ------------------------------------------------------------------------------------
+
+
+def test_an_invitation_is_stored_for_the_normalised_address(alliance, steward):
+    invitation = services.invitation_create(alliance=alliance, email="  Ana@Example.ORG ", invited_by=steward)
+
+    assert invitation.email == "ana@example.org"
+    assert invitation.status == Invitation.Status.PENDING
+    assert invitation.invited_by == steward
+
+
+def test_an_active_member_cannot_be_invited(alliance, steward, member):
+    with pytest.raises(AllianceError, match="already a member"):
+        services.invitation_create(alliance=alliance, email=member.email.upper(), invited_by=steward)
+
+    assert not Invitation.objects.exists()
+
+
+def test_an_address_with_a_pending_invitation_cannot_be_invited_again(alliance, steward):
+    services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
+
+    with pytest.raises(AllianceError, match="already been invited"):
+        services.invitation_create(alliance=alliance, email="ANA@example.org", invited_by=steward)
+
+    assert Invitation.objects.count() == 1
+
+
+def test_an_expired_invitation_makes_way_for_a_new_one(alliance, steward):
+    old = InvitationFactory(alliance=alliance, email="ana@example.org", expires_at=timezone.now())
+
+    new = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
+
+    old.refresh_from_db()
+    assert old.status == Invitation.Status.CANCELLED
+    assert new.status == Invitation.Status.PENDING
+    assert new.token != old.token
+
+
+def test_inviting_several_addresses_is_all_or_nothing(alliance, steward, member):
+    with pytest.raises(AllianceError):
+        services.invitations_create(alliance=alliance, emails=["ana@example.org", member.email], invited_by=steward)
+
+    assert not Invitation.objects.exists()
+
+
+def test_a_cancelled_invitation_cannot_be_cancelled_or_resent(alliance, steward):
+    invitation = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
+    services.invitation_cancel(invitation=invitation, by=steward)
+
+    with pytest.raises(AllianceError):
+        services.invitation_cancel(invitation=invitation, by=steward)
+    with pytest.raises(AllianceError):
+        services.invitation_resend(invitation=invitation, by=steward)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_resending_gives_a_new_token_and_a_fresh_fourteen_days(alliance, steward):
+    invitation = InvitationFactory(alliance=alliance, expires_at=NOW + timedelta(days=1))
+    old_token = invitation.token
+
+    services.invitation_resend(invitation=invitation, by=steward)
+
+    invitation.refresh_from_db()
+    assert invitation.token != old_token
+    assert invitation.expires_at == NOW + timedelta(days=14)
+    assert invitation.invited_by == steward
+
+
+@pytest.mark.parametrize(
+    ("status", "expires_in", "reason"),
+    [
+        (Invitation.Status.ACCEPTED, timedelta(days=1), "used"),
+        (Invitation.Status.CANCELLED, timedelta(days=1), "cancelled"),
+        (Invitation.Status.PENDING, timedelta(seconds=-1), "expired"),
+    ],
+)
+def test_an_unusable_invitation_cannot_be_accepted(alliance, outsider, status, expires_in, reason):
+    invitation = InvitationFactory(alliance=alliance, status=status, expires_at=timezone.now() + expires_in)
+
+    with pytest.raises(InvitationInvalid) as excinfo:
+        services.invitation_accept(invitation=invitation, user=outsider)
+
+    assert excinfo.value.reason == reason
+    assert not Member.objects.filter(user=outsider).exists()
+
+
+def test_accepting_makes_a_member_and_uses_up_the_invitation(alliance, outsider):
+    invitation = InvitationFactory(alliance=alliance, email=outsider.email)
+
+    membership = services.invitation_accept(invitation=invitation, user=outsider, organisation="PTA")
+
+    invitation.refresh_from_db()
+    assert membership.is_active
+    assert not membership.is_steward
+    assert membership.organisation == "PTA"
+    assert invitation.status == Invitation.Status.ACCEPTED
+    assert invitation.accepted_by == outsider
+
+
+def test_accepting_an_invitation_sent_to_your_address_confirms_it(alliance):
+    unconfirmed = UserFactory(email_confirmed_at=None)
+    invitation = InvitationFactory(alliance=alliance, email=unconfirmed.email)
+
+    services.invitation_accept(invitation=invitation, user=unconfirmed)
+
+    unconfirmed.refresh_from_db()
+    assert unconfirmed.is_email_confirmed
+
+
+def test_accepting_an_invitation_sent_to_another_address_confirms_nothing(alliance):
+    unconfirmed = UserFactory(email_confirmed_at=None)
+    invitation = InvitationFactory(alliance=alliance, email="someone-else@example.org")
+
+    services.invitation_accept(invitation=invitation, user=unconfirmed)
+
+    unconfirmed.refresh_from_db()
+    assert not unconfirmed.is_email_confirmed
+
+
+def test_an_active_member_cannot_accept_another_invitation(alliance, member):
+    invitation = InvitationFactory(alliance=alliance)
+
+    with pytest.raises(AllianceError, match="already a member"):
+        services.invitation_accept(invitation=invitation, user=member)
+
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.PENDING
+
+
+def test_a_former_member_who_accepts_comes_back_as_the_same_row(alliance, steward, member):
+    old = _membership(alliance, member)
+    services.member_deactivate(member=old, by=steward)
+    invitation = InvitationFactory(alliance=alliance, email=member.email)
+
+    back = services.invitation_accept(invitation=invitation, user=member, organisation="Library")
+
+    assert back.pk == old.pk
+    assert back.is_active
+    assert (back.end_reason, back.ended_at, back.ended_by) == ("", None, None)
+    assert back.organisation == "Library"
+    assert Member.objects.filter(alliance=alliance, user=member).count() == 1
+
+
+def test_accepting_with_a_new_account_creates_a_confirmed_account(alliance):
+    invitation = InvitationFactory(alliance=alliance, email="ana@example.org")
+
+    membership = services.invitation_accept_new_user(
+        invitation=invitation,
+        display_name="Ana Rivera",
+        password="a long enough passphrase",
+        language="es",
+        time_zone="America/Puerto_Rico",
+        organisation="Escuela",
+    )
+
+    user = membership.user
+    assert user.email == "ana@example.org"
+    assert user.is_email_confirmed
+    assert user.check_password("a long enough passphrase")
+    assert (user.language, user.time_zone) == ("es", "America/Puerto_Rico")
+    assert membership.organisation == "Escuela"
+
+
+def test_accepting_with_a_new_account_fails_when_the_address_has_one(alliance, outsider):
+    invitation = InvitationFactory(alliance=alliance, email=outsider.email.upper())
+
+    with pytest.raises(AllianceError, match="exists already"):
+        services.invitation_accept_new_user(
+            invitation=invitation,
+            display_name="Ana",
+            password="a long enough passphrase",
+            language="en",
+            time_zone="UTC",
+        )
+
+    assert not Member.objects.filter(user=outsider).exists()
