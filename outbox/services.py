@@ -205,9 +205,11 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _record_failure(delivery: Delivery, exc: BaseException, now: datetime) -> None:
+def _record_failure(delivery: Delivery, exc: BaseException, now: datetime, *, permanent: bool | None = None) -> None:
     error = describe_failure(exc)
-    if is_permanent_failure(exc) or delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+    if permanent is None:
+        permanent = is_permanent_failure(exc)
+    if permanent or delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
         logger.warning("Delivery %s failed for good: %s", delivery.pk, error)
         _finish(delivery, status=Delivery.Status.FAILED, last_error=error)
     else:
@@ -266,11 +268,20 @@ def _send_batch(batch: list[Delivery]) -> int:
     connection = get_connection()
     sent = 0
     try:
-        for delivery in batch:
+        for index, delivery in enumerate(batch):
             try:
                 # Given a closed connection, the SMTP backend opens and closes one per message: open it
                 # here (a no-op while open) to share it across the batch and reopen it after a failure.
                 connection.open()
+            except (smtplib.SMTPException, OSError) as exc:
+                # The server cannot be reached or refuses us (even a 5xx login failure is the site's
+                # configuration, not the recipient's): the rest of the batch waits for its retry rather
+                # than each delivery waiting out its own connection timeout.
+                now = timezone.now()
+                for waiting in batch[index:]:
+                    _record_failure(waiting, exc, now, permanent=False)
+                break
+            try:
                 connection.send_messages([build_email(delivery, attachments, connection)])
             except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
                 _record_failure(delivery, exc, timezone.now())

@@ -626,3 +626,43 @@ def test_retrying_another_alliances_delivery_is_denied(alliance, django_capture_
     assert callbacks == []
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED, 8)
+
+
+class UnreachableBackend(ScriptedBackend):
+    """A mail server that cannot be reached, or refuses our login, when a connection is opened."""
+
+    open_error: BaseException = ConnectionRefusedError(111, "Connection refused")
+    open_attempts = 0
+
+    def open(self) -> bool:
+        UnreachableBackend.open_attempts += 1
+        raise UnreachableBackend.open_error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError("timed out"),
+        smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication credentials invalid"),
+    ],
+    ids=["refused", "timeout", "login-refused"],
+)
+def test_unreachable_server_reschedules_the_whole_batch_after_one_try(settings, error, mailoutbox):
+    # One try per batch, not one per delivery: a down server must not hold a worker for
+    # batch size x EMAIL_TIMEOUT. A refused login is the site's configuration, so it is retried too.
+    settings.EMAIL_BACKEND = f"{__name__}.UnreachableBackend"
+    UnreachableBackend.open_error, UnreachableBackend.open_attempts = error, 0
+    users = UserFactory.create_batch(5)
+
+    with time_machine.travel(NOW, tick=False):
+        message = _reset_mail(*users)
+        assert services.deliveries_send(message_id=message.pk) == 0
+
+    assert UnreachableBackend.open_attempts == 1
+    deliveries = list(message.deliveries.all())
+    assert {d.status for d in deliveries} == {Delivery.Status.PENDING}
+    assert {d.attempts for d in deliveries} == {1}
+    assert all(d.next_attempt_at > NOW and d.claim_token is None for d in deliveries)
+    assert all(d.last_error for d in deliveries)
+    assert mailoutbox == []
