@@ -1,6 +1,7 @@
 """Shared fixtures: for every alliance test, a steward, a member and an outsider (as healthchecks does)."""
 
 import pytest
+from django.utils import timezone, translation
 
 from accounts.tests.factories import UserFactory
 from alliances.tests.factories import AllianceFactory, MemberFactory
@@ -18,6 +19,8 @@ def _isolated_services(settings, tmp_path):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SITE_URL = "http://testserver"
+    # Django's hasher is slow on purpose (about 0.2 s a password); tests make hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -30,6 +33,10 @@ def _isolated_services(settings, tmp_path):
 
     cache.clear()
     yield
+    # A request leaves its reader's language and time zone active in this thread (as every request
+    # does in Django); the next test must start from the defaults.
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()
     celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
 
 

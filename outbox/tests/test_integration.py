@@ -7,7 +7,7 @@ would notice: every recipient gets exactly one copy (by Message-ID and by addres
 the SMTP server, the broker messages or the worker.
 
 Outside CI the tests skip when Redis is not reachable; in CI (CI=true) they fail instead.
-Redis defaults to redis://127.0.0.1:6379/5; set OUTBOX_TEST_REDIS_URL to use another one.
+Redis defaults to redis://127.0.0.1:6379/5; set REDIS_URL_FOR_TESTS to use another one.
 """
 
 import math
@@ -39,7 +39,7 @@ from roundtable.celery import app as celery_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-REDIS_URL = os.environ.get("OUTBOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+REDIS_URL = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/5")
 IN_CI = os.environ.get("CI") == "true"
 DEADLINE_SECONDS = 60  # for anything the tests wait for
 WORKER_START_SECONDS = 30
