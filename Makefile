@@ -49,5 +49,12 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# After changing user-facing strings: extract them, translate the new entries in
+# locale/es/LC_MESSAGES/django.po, then run this again to compile. A test fails on any untranslated
+# entry or a stale .mo; CI fails if the catalogue misses a string of the code.
+messages: install-dev
+	$(BIN)/python manage.py makemessages -l es --ignore=.venv --ignore=var --ignore=tests --no-obsolete --no-location
+	$(BIN)/python manage.py compilemessages -l es --ignore=.venv
+
 clean:
 	rm -rf $(VAR) .pytest_cache
