@@ -1,12 +1,35 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import User, normalize_email
+
+
+class EmailNormalizingMixin:
+    """Addresses are stored lower-case everywhere (see accounts.models.normalize_email), here too."""
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+
+class UserCreationForm(EmailNormalizingMixin, AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ["email", "display_name"]
+
+
+class UserChangeForm(EmailNormalizingMixin, BaseUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    add_form = UserCreationForm
+    form = UserChangeForm
     ordering = ["email"]
     list_display = ["email", "display_name", "language", "time_zone", "email_confirmed_at", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_superuser", "is_active", "language"]

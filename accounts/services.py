@@ -1,18 +1,23 @@
 """Sign-up, address confirmation and password reset: the account changes that send email."""
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts import ratelimit
 from accounts.models import User, normalize_email
 from outbox.services import Address, absolute_url, mail_send
 
 CONFIRM_SALT = "accounts.signup-confirm"
+
+logger = logging.getLogger(__name__)
 
 
 class ConfirmationInvalid(Exception):
@@ -28,12 +33,20 @@ def confirmation_token(user: User) -> str:
     return signing.TimestampSigner(salt=CONFIRM_SALT).sign_object({"id": user.pk, "email": user.email})
 
 
+def _account_mail(*, template: str, user: User, context: dict) -> None:
+    """Account emails go to an address that anyone can type: a few an hour at most, then silence."""
+    if not ratelimit.allow_account_email(user.email):
+        logger.info("Not sending %s to user %s: too many account emails this hour.", template, user.pk)
+        return
+    mail_send(template=template, recipients=[Address.for_user(user)], context={"user": user, **context})
+
+
 def _send_confirmation(user: User) -> None:
     url = absolute_url(reverse("accounts:signup_confirm", kwargs={"token": confirmation_token(user)}))
-    mail_send(
+    _account_mail(
         template="signup_confirm",
-        recipients=[Address.for_user(user)],
-        context={"user": user, "confirm_url": url, "max_age_days": settings.SIGNUP_CONFIRM_MAX_AGE // 86400},
+        user=user,
+        context={"confirm_url": url, "max_age_days": settings.SIGNUP_CONFIRM_MAX_AGE // 86400},
     )
 
 
@@ -57,17 +70,24 @@ def user_sign_up(*, email: str, display_name: str, password: str, language: str,
             existing.save(update_fields=["password", "display_name", "language", "time_zone"])
             _send_confirmation(existing)
         else:
-            mail_send(
+            _account_mail(
                 template="signup_existing",
-                recipients=[Address.for_user(existing)],
+                user=existing,
                 context={
-                    "user": existing,
                     "login_url": absolute_url(reverse("accounts:login")),
                     "reset_url": absolute_url(reverse("accounts:password_reset")),
                 },
             )
         return None
-    user = User.objects.create_user(email, password, display_name=display_name, language=language, time_zone=time_zone)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email, password, display_name=display_name, language=language, time_zone=time_zone
+            )
+    except IntegrityError:
+        # The same address signed up twice at the same moment: the other request made the account
+        # and sent its link.
+        return None
     _send_confirmation(user)
     return user
 
@@ -118,11 +138,7 @@ def user_send_password_reset(*, user: User) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     url = absolute_url(reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token}))
-    mail_send(
-        template="password_reset",
-        recipients=[Address.for_user(user)],
-        context={"user": user, "reset_url": url},
-    )
+    _account_mail(template="password_reset", user=user, context={"reset_url": url})
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import check_for_language
+from django.utils.translation import check_for_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -23,6 +23,9 @@ from accounts.forms import (
     ResendConfirmationForm,
     SignUpForm,
 )
+
+# Lazy: the message is shown in the reader's language, which is known only during the request.
+TOO_MANY_REQUESTS = gettext_lazy("Too many requests from your network. Wait a little, then try again.")
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -66,6 +69,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = SignUpForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
+    if form.is_valid() and not ratelimit.allow_account_request(request):
+        form.add_error(None, TOO_MANY_REQUESTS)
+        return render(request, "accounts/signup.html", {"form": form}, status=429)
     if form.is_valid():
         services.user_sign_up(
             email=form.cleaned_data["email"],
@@ -121,6 +127,9 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 def signup_resend(request: HttpRequest) -> HttpResponse:
     form = ResendConfirmationForm(request.POST or None)
+    if form.is_valid() and not ratelimit.allow_account_request(request):
+        form.add_error(None, TOO_MANY_REQUESTS)
+        return render(request, "accounts/signup_resend.html", {"form": form}, status=429)
     if form.is_valid():
         services.user_resend_confirmation(email=form.cleaned_data["email"])
         request.session["signup_email"] = form.cleaned_data["email"]
@@ -132,6 +141,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = PasswordResetRequestForm
     template_name = "accounts/password_reset_form.html"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        if not ratelimit.allow_account_request(self.request):
+            form.add_error(None, TOO_MANY_REQUESTS)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -148,6 +148,10 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day
 SIGNUP_CONFIRM_MAX_AGE = 60 * 60 * 24 * 3  # three days
 LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)  # failed attempts per window, per address and per IP
 LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 15 * 60)  # seconds
+# Sign-up, "resend link" and password-reset requests per IP per hour, and account emails per address
+# per hour: without them anyone could make the site flood an inbox.
+ACCOUNT_REQUEST_RATE_LIMIT = env_int("ACCOUNT_REQUEST_RATE_LIMIT", 30)
+ACCOUNT_EMAIL_RATE_LIMIT = env_int("ACCOUNT_EMAIL_RATE_LIMIT", 5)
 INVITATION_MAX_AGE_DAYS = 14
 
 # --- Internationalisation -------------------------------------------------------------------------
