@@ -1,0 +1,128 @@
+"""axe-core on every page, as a visitor and as a steward, on a desktop and on a phone-sized screen.
+
+axe is injected with page.evaluate (our CSP blocks an injected <script> tag) from the copy that the
+axe-playwright-python package ships.
+"""
+
+import re
+from pathlib import Path
+
+import axe_playwright_python
+import pytest
+from django.utils import timezone
+
+from accounts.tests.factories import PASSWORD, UserFactory
+from alliances import services
+from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory
+from outbox.models import Delivery
+from outbox.tests.factories import DeliveryFactory, MessageFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def _violations(page) -> list[str]:
+    page.evaluate(AXE_SOURCE)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+
+
+@pytest.fixture
+def data(db):
+    steward = UserFactory(email="stella@example.org", display_name="Stella Steward", is_staff=True)
+    alliance = AllianceFactory(name="Barrio Readers", slug="barrio-readers")
+    MemberFactory(alliance=alliance, user=steward, is_steward=True, organisation="Escuela Montessori")
+    MemberFactory(alliance=alliance, user__display_name="Mia Member")
+    norm = services.norm_add(alliance=alliance, text="We start on time.", agreed_on=None, by=steward)
+    services.norm_add(alliance=alliance, text="We decide by consensus.", agreed_on=timezone.localdate(), by=steward)
+    services.charter_set_logistics(
+        alliance=alliance,
+        by=steward,
+        cadence="monthly",
+        cadence_custom="",
+        meeting_weekday=1,
+        meeting_time=None,
+        meeting_duration_minutes=90,
+        time_zone="America/Puerto_Rico",
+        venue_address="Biblioteca Municipal",
+        video_link="https://meet.example.org/readers",
+        info_sharing="A shared folder.",
+        info_link="",
+    )
+    invitation = InvitationFactory(alliance=alliance, invited_by=steward)
+    delivery = DeliveryFactory(
+        message=MessageFactory(alliance=alliance), status=Delivery.Status.FAILED, last_error="550 No such user"
+    )
+    return {"steward": steward, "alliance": alliance, "norm": norm, "invitation": invitation, "delivery": delivery}
+
+
+def _visitor_pages(data) -> list[str]:
+    return [
+        "/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/accounts/signup/resend/",
+        "/accounts/password/reset/",
+        f"/invitations/{data['invitation'].token}/",
+        "/invitations/not-a-real-token/",
+    ]
+
+
+def _steward_pages(data) -> list[str]:
+    base = "/alliances/barrio-readers"
+    return [
+        "/alliances/",
+        "/alliances/new/",
+        f"{base}/",
+        f"{base}/charter/",
+        f"{base}/charter/history/",
+        f"{base}/charter/purpose/",
+        f"{base}/charter/logistics/",
+        f"{base}/charter/norms/new/",
+        f"{base}/charter/norms/{data['norm'].pk}/edit/",
+        f"{base}/members/",
+        f"{base}/members/me/",
+        f"{base}/members/leave/",
+        f"{base}/deliveries/",
+        "/outbox/",
+        f"/outbox/{data['delivery'].pk}/",
+        "/accounts/profile/",
+        "/accounts/password/change/",
+        "/alliances/no-such-alliance/",
+    ]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_page_passes_axe(browser, site, data, viewport):
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    page = context.new_page()
+    problems = {}
+    for path in _visitor_pages(data):
+        page.goto(f"{site.url}{path}")
+        problems[path] = _violations(page)
+    # Forms showing their errors must be accessible too.
+    page.goto(f"{site.url}/accounts/signup/")
+    page.get_by_role("button", name="Create my account").click()
+    problems["/accounts/signup/ (errors)"] = _violations(page)
+
+    page.goto(f"{site.url}/accounts/login/")
+    page.get_by_label(re.compile(r"^\s*Email address")).fill("stella@example.org")
+    page.get_by_label(re.compile(r"^\s*Password")).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{site.url}/alliances/")
+    for path in _steward_pages(data):
+        page.goto(f"{site.url}{path}")
+        problems[path] = _violations(page)
+    page.goto(f"{site.url}/alliances/barrio-readers/charter/logistics/")
+    page.get_by_label(re.compile(r"^\s*Usual duration")).fill("1")
+    page.get_by_role("button", name="Save the logistics").click()
+    problems["logistics (errors)"] = _violations(page)
+    context.close()
+
+    report = [f"{path}: {problem}" for path, found in problems.items() for problem in found]
+    assert not report, "axe found problems:\n" + "\n".join(report)
