@@ -60,7 +60,8 @@ class SignUpForm(forms.Form):
         label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     language = forms.ChoiceField(label=_("Preferred language"), choices=settings.LANGUAGES)
-    time_zone = TimeZoneField()
+    # static/js/app.js preselects the browser's zone.
+    time_zone = TimeZoneField(widget=forms.Select(attrs={"data-detect-time-zone": True}))
 
     def clean(self) -> dict:
         cleaned = super().clean()
