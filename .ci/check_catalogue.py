@@ -16,13 +16,14 @@ def keys(catalogue: polib.POFile) -> set[tuple]:
     return {(e.msgctxt, e.msgid, e.msgid_plural) for e in catalogue if not e.obsolete and e.msgid}
 
 
-committed = polib.pofile(subprocess.check_output(["git", "show", f"HEAD:{PO}"], text=True))
+# A fixed git command on our own file.
+committed = polib.pofile(subprocess.check_output(["git", "show", f"HEAD:{PO}"], text=True))  # noqa: S603, S607
 current = polib.pofile(PO)
 missing = keys(current) - keys(committed)
 unused = keys(committed) - keys(current)
 for msgctxt, msgid, _plural in sorted(missing, key=str):
     print(f"not in the catalogue: {msgid!r}" + (f" (context {msgctxt!r})" if msgctxt else ""))
-for msgctxt, msgid, _plural in sorted(unused, key=str):
+for _msgctxt, msgid, _plural in sorted(unused, key=str):
     print(f"no longer in the code: {msgid!r}")
 if missing or unused:
     print("Run 'make messages', translate the new entries, and run it again to compile.")
