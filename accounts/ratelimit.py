@@ -15,8 +15,13 @@ from django.http import HttpRequest
 IP_FACTOR = 5
 
 
+def _digest(email: str) -> str:
+    # Keys name a hash, not the address: cache keys show up in monitoring and logs.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
 def login_keys(request: HttpRequest, email: str) -> dict[str, int]:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    digest = _digest(email)
     ip = request.META.get("REMOTE_ADDR", "")
     return {
         f"login-fail:email:{digest}": settings.LOGIN_RATE_LIMIT,
@@ -57,8 +62,7 @@ def allow_account_request(request: HttpRequest) -> bool:
 
 def allow_account_email(email: str) -> bool:
     """One more account email to this address (confirmation, "you have an account", reset link)."""
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    return allow(f"account-email:{digest}", limit=settings.ACCOUNT_EMAIL_RATE_LIMIT)
+    return allow(f"account-email:{_digest(email)}", limit=settings.ACCOUNT_EMAIL_RATE_LIMIT)
 
 
 def reset(keys: dict[str, int]) -> None:

@@ -12,8 +12,9 @@ from alliances.services import require_steward
 
 def get_membership(request: HttpRequest, slug: str) -> Member:
     member = (
-        Member.objects.select_related("alliance", "user")
-        .filter(alliance__slug=slug, user=request.user, is_active=True)
+        Member.objects.active()
+        .select_related("alliance", "user")
+        .filter(alliance__slug=slug, user=request.user)
         .first()
     )
     if member is None:

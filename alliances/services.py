@@ -337,7 +337,7 @@ def invitation_accept_new_user(
 
 def _lock_stewards(alliance_id: int) -> list[Member]:
     # Lock every steward row: two stewards demoting each other at once must not leave none.
-    return list(Member.objects.select_for_update().filter(alliance_id=alliance_id, is_active=True, is_steward=True))
+    return list(Member.objects.stewards().select_for_update().filter(alliance_id=alliance_id))
 
 
 @transaction.atomic

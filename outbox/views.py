@@ -27,7 +27,7 @@ def _staff_only(view):
 @_staff_only
 def delivery_list(request: HttpRequest) -> HttpResponse:
     """Every email the site has recorded, newest first: where `make run` users read what was sent."""
-    deliveries = Delivery.objects.select_related("message", "message__alliance").order_by("-created_at", "-pk")
+    deliveries = Delivery.objects.select_related("message", "message__alliance")  # newest first (Meta)
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
     return render(request, "outbox/delivery_list.html", {"page": page})
 
@@ -52,10 +52,7 @@ def alliance_delivery_list(request: HttpRequest, slug: str) -> HttpResponse:
     """Stewards: the alliance's emails that could not be delivered, with a way to try again."""
     member = get_stewardship(request, slug)
     deliveries = (
-        Delivery.objects.for_alliance(member.alliance)
-        .filter(status=Delivery.Status.FAILED)
-        .select_related("recipient")
-        .order_by("-created_at", "-pk")
+        Delivery.objects.for_alliance(member.alliance).filter(status=Delivery.Status.FAILED).select_related("recipient")
     )
     context = {"alliance": member.alliance, "member": member, "deliveries": deliveries}
     return render(request, "outbox/alliance_delivery_list.html", context)
