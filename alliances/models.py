@@ -46,6 +46,11 @@ class Alliance(models.Model):
     meeting_time = models.TimeField(_("usual start time"), null=True, blank=True)
     meeting_duration_minutes = models.PositiveSmallIntegerField(_("usual duration (minutes)"), null=True, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    # The language an invitation is written in by default: the invited person has no account yet,
+    # so there is no preference of theirs to follow.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     venue_address = models.TextField(_("usual venue address"), blank=True)
     video_link = models.URLField(_("video-call link"), blank=True)
     info_sharing = models.TextField(_("how we share information"), blank=True)
@@ -219,6 +224,11 @@ class Invitation(models.Model):
     email = models.EmailField(_("email address"))
     token = models.CharField(max_length=64, unique=True, default=new_invitation_token)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Chosen by the steward who invites (default: the alliance's language); the email and the
+    # invitation page use it until the person has an account with a language of their own.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(_("sent at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
