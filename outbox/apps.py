@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class OutboxConfig(AppConfig):
     name = "outbox"
     verbose_name = _("Email delivery")
+
+    def ready(self) -> None:
+        # Register the jobs with Celery in every process: the services enqueue them by name
+        # (outbox/queue.py) so that outbox.services need not import outbox.jobs, which imports it.
+        from outbox import jobs  # noqa: F401

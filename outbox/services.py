@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from alliances.models import Member
-from outbox import jobs
+from outbox import queue
 from outbox.models import Attachment, Delivery, Message
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def mail_send(
                 )
             )
         Delivery.objects.bulk_create(deliveries)
-        jobs.send_message.delay_on_commit(message.pk)
+        queue.send_message_on_commit(message.pk)
     return message
 
 
@@ -332,6 +332,6 @@ def delivery_retry(*, delivery: Delivery, alliance=None) -> Delivery:
         status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
     if changed:
-        jobs.send_message.delay_on_commit(delivery.message_id)
+        queue.send_message_on_commit(delivery.message_id)
     delivery.refresh_from_db()
     return delivery
