@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import normalize_email
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from outbox.services import Address, absolute_url, mail_send
+from roundtable.errors import DomainError
 
 User = get_user_model()
 
@@ -33,7 +34,7 @@ LOGISTICS_FIELDS = [
 RESERVED_SLUGS = frozenset({"new"})
 
 
-class AllianceError(Exception):
+class AllianceError(DomainError):
     """A rule of the alliance was broken; the message is safe to show to the user."""
 
 

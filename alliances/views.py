@@ -22,7 +22,9 @@ from alliances.forms import (
     PurposeForm,
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from alliances.pages import render_alliance
 from alliances.services import AllianceError, InvitationInvalid
+from roundtable.actions import attempt
 
 
 def alliance_list(request: HttpRequest) -> HttpResponse:
@@ -62,13 +64,11 @@ def alliance_detail(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     alliance = member.alliance
     context = {
-        "alliance": alliance,
-        "member": member,
         "norms": Norm.objects.filter(alliance=alliance).current(),
         "members": _members(alliance),
         "invitations": Invitation.objects.pending().filter(alliance=alliance) if member.is_steward else None,
     }
-    return render(request, "alliances/alliance_detail.html", context)
+    return render_alliance(request, member, "alliances/alliance_detail.html", context)
 
 
 # --- Charter ----------------------------------------------------------------------------------------
@@ -76,20 +76,16 @@ def alliance_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def charter_detail(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
-    context = {
-        "alliance": member.alliance,
-        "member": member,
-        "norms": Norm.objects.filter(alliance=member.alliance).current(),
-    }
-    return render(request, "alliances/charter_detail.html", context)
+    context = {"norms": Norm.objects.filter(alliance=member.alliance).current()}
+    return render_alliance(request, member, "alliances/charter_detail.html", context)
 
 
 def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     changes = CharterChange.objects.filter(alliance=member.alliance).select_related("changed_by", "norm")
     retired = Norm.objects.filter(alliance=member.alliance, retired_at__isnull=False).select_related("retired_by")
-    context = {"alliance": member.alliance, "member": member, "changes": changes, "retired_norms": retired}
-    return render(request, "alliances/charter_history.html", context)
+    context = {"changes": changes, "retired_norms": retired}
+    return render_alliance(request, member, "alliances/charter_history.html", context)
 
 
 def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
@@ -107,7 +103,7 @@ def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, _("The shared purpose has been saved."))
         return redirect("alliances:charter_detail", slug=alliance.slug)
-    return render(request, "alliances/purpose_form.html", {"alliance": alliance, "member": member, "form": form})
+    return render_alliance(request, member, "alliances/purpose_form.html", {"form": form})
 
 
 def charter_logistics_edit(request: HttpRequest, slug: str) -> HttpResponse:
@@ -120,7 +116,7 @@ def charter_logistics_edit(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, _("The logistics have been saved."))
         return redirect("alliances:charter_detail", slug=alliance.slug)
-    return render(request, "alliances/logistics_form.html", {"alliance": alliance, "member": member, "form": form})
+    return render_alliance(request, member, "alliances/logistics_form.html", {"form": form})
 
 
 def norm_create(request: HttpRequest, slug: str) -> HttpResponse:
@@ -135,7 +131,7 @@ def norm_create(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, _("The norm has been added."))
         return redirect("alliances:charter_detail", slug=slug)
-    return render(request, "alliances/norm_form.html", {"alliance": member.alliance, "member": member, "form": form})
+    return render_alliance(request, member, "alliances/norm_form.html", {"form": form})
 
 
 def _get_norm(member: Member, pk: int) -> Norm:
@@ -156,17 +152,12 @@ def norm_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The norm has been saved."))
             return redirect("alliances:charter_detail", slug=slug)
-    context = {"alliance": member.alliance, "member": member, "form": form, "norm": norm}
-    return render(request, "alliances/norm_form.html", context)
+    return render_alliance(request, member, "alliances/norm_form.html", {"form": form, "norm": norm})
 
 
 def _norm_list_response(request: HttpRequest, member: Member) -> HttpResponse:
-    context = {
-        "alliance": member.alliance,
-        "member": member,
-        "norms": Norm.objects.filter(alliance=member.alliance).current(),
-    }
-    return render(request, "alliances/charter_detail.html#norm-list", context)
+    context = {"norms": Norm.objects.filter(alliance=member.alliance).current()}
+    return render_alliance(request, member, "alliances/charter_detail.html#norm-list", context)
 
 
 @require_POST
@@ -176,6 +167,7 @@ def norm_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     try:
         services.norm_move(norm=norm, direction=request.POST.get("direction", ""), by=request.user)
     except AllianceError as error:
+        # Shown with the list that htmx swaps in, or on the charter page after the redirect.
         messages.error(request, str(error))
     if request.htmx:
         return _norm_list_response(request, member)
@@ -199,8 +191,6 @@ def norm_retire(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def _member_list_context(member: Member, form: InvitationForm | None = None) -> dict:
     alliance = member.alliance
     context = {
-        "alliance": alliance,
-        "member": member,
         "members": _members(alliance),
         "former_members": Member.objects.filter(alliance=alliance, is_active=False).select_related("user", "ended_by"),
     }
@@ -216,7 +206,7 @@ def _member_list_context(member: Member, form: InvitationForm | None = None) -> 
 
 def member_list(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
-    return render(request, "alliances/member_list.html", _member_list_context(member))
+    return render_alliance(request, member, "alliances/member_list.html", _member_list_context(member))
 
 
 @require_POST
@@ -236,7 +226,8 @@ def invitation_create(request: HttpRequest, slug: str) -> HttpResponse:
                 _("Invitation sent to %(emails)s.") % {"emails": ", ".join(i.email for i in invitations)},
             )
             return redirect("alliances:member_list", slug=slug)
-    return render(request, "alliances/member_list.html", _member_list_context(member, form), status=400)
+    context = _member_list_context(member, form)
+    return render_alliance(request, member, "alliances/member_list.html", context, status=400)
 
 
 def _get_invitation(member: Member, pk: int) -> Invitation:
@@ -247,12 +238,11 @@ def _get_invitation(member: Member, pk: int) -> Invitation:
 def invitation_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     invitation = _get_invitation(member, pk)
-    try:
-        services.invitation_cancel(invitation=invitation, by=request.user)
-    except AllianceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("The invitation to %(email)s is cancelled.") % {"email": invitation.email})
+    attempt(
+        request,
+        lambda: services.invitation_cancel(invitation=invitation, by=request.user),
+        success=_("The invitation to %(email)s is cancelled.") % {"email": invitation.email},
+    )
     return redirect("alliances:member_list", slug=slug)
 
 
@@ -260,12 +250,11 @@ def invitation_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     invitation = _get_invitation(member, pk)
-    try:
-        services.invitation_resend(invitation=invitation, by=request.user)
-    except AllianceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("The invitation to %(email)s was sent again.") % {"email": invitation.email})
+    attempt(
+        request,
+        lambda: services.invitation_resend(invitation=invitation, by=request.user),
+        success=_("The invitation to %(email)s was sent again.") % {"email": invitation.email},
+    )
     return redirect("alliances:member_list", slug=slug)
 
 
@@ -278,13 +267,12 @@ def member_steward(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     steward = get_stewardship(request, slug)
     target = _get_member(steward, pk)
     make = request.POST.get("steward") == "1"
-    try:
-        services.member_set_steward(member=target, is_steward=make, by=request.user)
-    except AllianceError as error:
-        messages.error(request, str(error))
-    else:
-        text = _("%(name)s is now a steward.") if make else _("%(name)s is no longer a steward.")
-        messages.success(request, text % {"name": target.user})
+    text = _("%(name)s is now a steward.") if make else _("%(name)s is no longer a steward.")
+    attempt(
+        request,
+        lambda: services.member_set_steward(member=target, is_steward=make, by=request.user),
+        success=text % {"name": target.user},
+    )
     return redirect("alliances:member_list", slug=slug)
 
 
@@ -292,28 +280,26 @@ def member_steward(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def member_deactivate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     steward = get_stewardship(request, slug)
     target = _get_member(steward, pk)
-    try:
-        services.member_deactivate(member=target, by=request.user)
-    except AllianceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("%(name)s is no longer a member.") % {"name": target.user})
-        if target.user_id == request.user.id:
-            return redirect("alliances:alliance_list")
+    removed = attempt(
+        request,
+        lambda: services.member_deactivate(member=target, by=request.user),
+        success=_("%(name)s is no longer a member.") % {"name": target.user},
+    )
+    if removed and target.user_id == request.user.id:
+        return redirect("alliances:alliance_list")
     return redirect("alliances:member_list", slug=slug)
 
 
 def member_leave(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     if request.method == "POST":
-        try:
-            services.member_leave(member=member)
-        except AllianceError as error:
-            messages.error(request, str(error))
-            return redirect("alliances:member_list", slug=slug)
-        messages.success(request, _("You have left %(alliance)s.") % {"alliance": member.alliance})
-        return redirect("alliances:alliance_list")
-    return render(request, "alliances/member_leave.html", {"alliance": member.alliance, "member": member})
+        left = attempt(
+            request,
+            lambda: services.member_leave(member=member),
+            success=_("You have left %(alliance)s.") % {"alliance": member.alliance},
+        )
+        return redirect("alliances:alliance_list") if left else redirect("alliances:member_list", slug=slug)
+    return render_alliance(request, member, "alliances/member_leave.html")
 
 
 def member_edit(request: HttpRequest, slug: str) -> HttpResponse:
@@ -324,7 +310,7 @@ def member_edit(request: HttpRequest, slug: str) -> HttpResponse:
         services.member_set_organisation(member=member, organisation=form.cleaned_data["organisation"])
         messages.success(request, _("Your details have been saved."))
         return redirect("alliances:member_list", slug=slug)
-    return render(request, "alliances/member_form.html", {"alliance": member.alliance, "member": member, "form": form})
+    return render_alliance(request, member, "alliances/member_form.html", {"form": form})
 
 
 @login_not_required

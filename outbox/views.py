@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from alliances.access import get_stewardship
+from alliances.pages import render_alliance
 from outbox import services
 from outbox.models import Delivery
 
@@ -54,8 +55,7 @@ def alliance_delivery_list(request: HttpRequest, slug: str) -> HttpResponse:
     deliveries = (
         Delivery.objects.for_alliance(member.alliance).filter(status=Delivery.Status.FAILED).select_related("recipient")
     )
-    context = {"alliance": member.alliance, "member": member, "deliveries": deliveries}
-    return render(request, "outbox/alliance_delivery_list.html", context)
+    return render_alliance(request, member, "outbox/alliance_delivery_list.html", {"deliveries": deliveries})
 
 
 @require_POST
