@@ -71,9 +71,11 @@ class Command(BaseCommand):
                     email_confirmed_at=timezone.now(),
                 )
             Member.objects.get_or_create(alliance=alliance, user=person, defaults={"organisation": organisation})
+        logins = ", ".join([DEMO_EMAIL, *(email for email, *_ in PEOPLE)])
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo alliance ready. Sign in at /accounts/login/ as {DEMO_EMAIL} with password {DEMO_PASSWORD} "
-                "(a site operator: the outbox at /outbox/ shows every email sent)."
+                f"Demo alliance ready. Sign in at /accounts/login/ as any of {logins}, password {DEMO_PASSWORD}. "
+                f"{DEMO_EMAIL} is the steward and the site operator (the admin, and /outbox/); "
+                "every email is also written in full to var/mail/."
             )
         )

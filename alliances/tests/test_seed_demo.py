@@ -1,0 +1,33 @@
+"""The demo that `make run` loads: what someone trying Round Table signs in with."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from alliances.models import Alliance
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_login_the_demo_prints_signs_in_and_sees_the_demo_alliance(client):
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    printed = out.getvalue()
+    logins = re.findall(r"[\w.]+@example\.org", printed)
+    password = re.search(r"password (\S+?)\.", printed).group(1)
+    assert set(logins) >= {"demo@example.org", "ana@example.org", "ben@example.org"}
+    for email in set(logins):
+        client.logout()
+        response = client.post(reverse("accounts:login"), {"username": email, "password": password}, follow=True)
+        assert "Barrio Readers Alliance" in response.content.decode(), email
+
+
+def test_running_the_demo_twice_changes_nothing_the_second_time():
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    alliance = Alliance.objects.get(slug="barrio-readers")
+    assert alliance.members.filter(is_active=True).count() == 3
+    assert alliance.norms.count() == 3
