@@ -62,6 +62,15 @@ dev: demo
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every page under load against a bare signed-in page, on PostgreSQL and Redis (README, "Benchmark"):
+# writes bench/RESULTS.md. BENCH_SMOKE=1 is CI's quick check (a tiny data set, a second a page, every
+# page must answer 200). Needs wrk (apt-get install wrk); bench/run.py says what else is missing.
+.PHONY: bench
+BENCH_SECONDS ?=
+BENCH_SMOKE ?=
+bench: install
+	BENCH_SMOKE="$(BENCH_SMOKE)" BENCH_SECONDS="$(BENCH_SECONDS)" $(BIN)/python bench/run.py
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -2,11 +2,13 @@ import re
 
 from django import forms
 from django.core.validators import validate_email
+from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import SignUpForm, TimeZoneField
-from alliances.models import Alliance, Member, Norm
+from alliances.models import Alliance, Member, Norm, norm_too_long_message
+from alliances.services import RESERVED_SLUGS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -30,13 +32,26 @@ class AllianceForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if cleaned.get("name") and not cleaned.get("slug"):
+        self.slug_from_name = bool(cleaned.get("name") and not cleaned.get("slug") and "slug" not in self.errors)
+        if self.slug_from_name:
             cleaned["slug"] = slugify(cleaned["name"])[:60].strip("-")
             if not cleaned["slug"]:
                 self.add_error("slug", _("Choose a web address using letters or numbers."))
-        if cleaned.get("slug") and Alliance.objects.filter(slug=cleaned["slug"]).exists():
-            self.add_error("slug", _("That web address is taken. Choose another."))
+        slug = cleaned.get("slug")
+        if slug and (slug in RESERVED_SLUGS or Alliance.objects.filter(slug=slug).exists()):
+            self.add_slug_taken_error(slug)
         return cleaned
+
+    def add_slug_taken_error(self, slug: str) -> None:
+        """Say the address is taken next to what the person typed: the name, if the address came from it."""
+        if self.slug_from_name:
+            message = _(
+                "Another alliance already has the web address made from this name (%(slug)s). "
+                "Choose another name, or type a web address of your own below."
+            ) % {"slug": slug}
+            self.add_error("name", message)
+        else:
+            self.add_error("slug", _("That web address is taken. Choose another."))
 
 
 class PurposeForm(forms.ModelForm):
@@ -54,11 +69,24 @@ class NormForm(forms.ModelForm):
     class Meta:
         model = Norm
         fields = ["text", "agreed_on"]
-        widgets = {"agreed_on": DATE_INPUT}
-        help_texts = {
-            "text": _("A short agreement on how the members work together."),
-            "agreed_on": _("Optional: when the members agreed it."),
-        }
+        # No maxlength on the text area: a browser would cut a pasted norm without a word. The limit is
+        # stated in the help text and checked here, with an error that says by how much it is over.
+        widgets = {"text": forms.Textarea(attrs={"rows": 3}), "agreed_on": DATE_INPUT}
+        help_texts = {"agreed_on": _("Optional: when the members agreed it.")}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Set here, not in Meta: the number is formatted in the reader's language (1,000 or 1.000).
+        self.fields["text"].help_text = _(
+            "A short agreement on how the members work together, up to %(limit)s characters. It may have several lines."
+        ) % {"limit": number_format(Norm.TEXT_MAX_LENGTH, force_grouping=True)}
+
+    def clean_text(self) -> str:
+        # Browsers send line breaks as CR LF; store one character per line break, as the reader counts.
+        text = self.cleaned_data["text"].replace("\r\n", "\n")
+        if len(text) > Norm.TEXT_MAX_LENGTH:
+            raise forms.ValidationError(norm_too_long_message(len(text)), code="max_length")
+        return text
 
 
 class LogisticsForm(forms.ModelForm):

@@ -1,10 +1,16 @@
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import time, timedelta
+from enum import Enum
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -48,9 +54,7 @@ class Alliance(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     # The language an invitation is written in by default: the invited person has no account yet,
     # so there is no preference of theirs to follow.
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
-    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     venue_address = models.TextField(_("usual venue address"), blank=True)
     video_link = models.URLField(_("video-call link"), blank=True)
     info_sharing = models.TextField(_("how we share information"), blank=True)
@@ -137,6 +141,21 @@ class Member(models.Model):
         return f"{self.user} ({self.alliance})"
 
 
+# Long enough for a norm with a sentence of explanation. The form states the limit and refuses more: a
+# silent cut by the browser's maxlength would change what the members agreed.
+NORM_TEXT_MAX_LENGTH = 1000
+
+
+def norm_too_long_message(length: int) -> str:
+    return gettext(
+        "A norm can be at most %(limit)s characters long; this one has %(length)s. "
+        "Shorten it, or split it into two norms."
+    ) % {
+        "limit": formats.number_format(NORM_TEXT_MAX_LENGTH, force_grouping=True),
+        "length": formats.number_format(length, force_grouping=True),
+    }
+
+
 class NormQuerySet(models.QuerySet):
     def current(self):
         return self.filter(retired_at__isnull=True).order_by("position", "pk")
@@ -145,8 +164,10 @@ class NormQuerySet(models.QuerySet):
 class Norm(models.Model):
     """One of the alliance's shared agreements. Retired norms are kept and shown in the history."""
 
+    TEXT_MAX_LENGTH = NORM_TEXT_MAX_LENGTH
+
     alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="norms")
-    text = models.CharField(_("norm"), max_length=500)
+    text = models.TextField(_("norm"))
     position = models.PositiveIntegerField(_("position"), default=0)
     agreed_on = models.DateField(_("agreed on"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -164,6 +185,11 @@ class Norm(models.Model):
         verbose_name = _("norm")
         verbose_name_plural = _("norms")
         ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("text"), NORM_TEXT_MAX_LENGTH), name="alliances_norm_text_length"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text
@@ -187,8 +213,14 @@ class CharterChange(models.Model):
     alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="charter_changes")
     kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
     norm = models.ForeignKey(Norm, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    # Text the members wrote (a purpose, a norm) or a norm's positions, kept as typed. Logistics changes
+    # from before values were stored keep their old "label: value" lines here, shown as they are.
     before = models.TextField(_("before"), blank=True)
     after = models.TextField(_("after"), blank=True)
+    # Logistics as raw values ({"cadence": "monthly", "meeting_time": "18:30"}): labels and choices are
+    # rendered when the history is read, in the reader's language, not the saving steward's.
+    before_values = models.JSONField(_("settings before"), default=dict, blank=True)
+    after_values = models.JSONField(_("settings after"), default=dict, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -201,6 +233,65 @@ class CharterChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.alliance})"
+
+    @property
+    def has_values(self) -> bool:
+        return bool(self.before_values or self.after_values)
+
+    def setting_changes(self) -> list["SettingChange"]:
+        """The settings this change touched, labelled and shown in the active language, in form order."""
+        changes = []
+        for field in Alliance._meta.concrete_fields:
+            before = self.before_values.get(field.name)
+            after = self.after_values.get(field.name)
+            if (_is_empty(before) and _is_empty(after)) or before == after:
+                continue
+            changes.append(
+                SettingChange(
+                    label=str(capfirst(field.verbose_name)),
+                    before=setting_display(field.name, before),
+                    after=setting_display(field.name, after),
+                )
+            )
+        return changes
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    label: str
+    before: str
+    after: str
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == ""
+
+
+def setting_value(value: object) -> object:
+    """An alliance setting as the JSON value a charter change stores."""
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, time):
+        return value.isoformat(timespec="minutes" if not value.second else "seconds")
+    return value
+
+
+def time_zone_label(zone: str) -> str:
+    return zone.replace("_", " ")
+
+
+def setting_display(name: str, value: object) -> str:
+    """One stored alliance setting as a reader sees it, in the active language and format."""
+    if _is_empty(value):
+        return gettext("(not set)")
+    field = Alliance._meta.get_field(name)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.TimeField):
+        return formats.time_format(time.fromisoformat(value), "TIME_FORMAT")
+    if name == "time_zone":
+        return time_zone_label(value)
+    return str(value)
 
 
 def new_invitation_token() -> str:
@@ -226,9 +317,7 @@ class Invitation(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     # Chosen by the steward who invites (default: the alliance's language); the email and the
     # invitation page use it until the person has an account with a language of their own.
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
-    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(_("sent at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import normalize_email
-from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, norm_too_long_message, setting_value
 from outbox.services import Address, absolute_url, mail_send
 from roundtable.errors import DomainError
 
@@ -63,8 +63,16 @@ def alliance_create(*, name: str, slug: str, created_by: User, organisation: str
     return alliance
 
 
+def _lock_alliance(alliance: Alliance) -> Alliance:
+    # Every charter edit re-reads the row under a lock: "before" is what was saved, whatever the caller's
+    # instance holds (a ModelForm fills its instance with the typed values while validating), and two
+    # stewards saving at once are recorded one after the other.
+    return Alliance.objects.select_for_update().get(pk=alliance.pk)
+
+
 @transaction.atomic
 def charter_set_purpose(*, alliance: Alliance, purpose: str, agreed_on: date | None, by: User) -> Alliance:
+    alliance = _lock_alliance(alliance)
     before = alliance.purpose
     alliance.purpose = purpose
     alliance.purpose_agreed_on = agreed_on
@@ -75,16 +83,9 @@ def charter_set_purpose(*, alliance: Alliance, purpose: str, agreed_on: date | N
     return alliance
 
 
-def _logistics_summary(alliance: Alliance) -> str:
-    lines = []
-    for name in LOGISTICS_FIELDS:
-        value = getattr(alliance, name)
-        if value in (None, ""):
-            continue
-        field = Alliance._meta.get_field(name)
-        shown = getattr(alliance, f"get_{name}_display")() if field.choices else value
-        lines.append(f"{field.verbose_name}: {shown}")
-    return "\n".join(lines)
+def _logistics_values(alliance: Alliance) -> dict:
+    # Raw values, not labels: the history is rendered in each reader's language when it is read.
+    return {name: setting_value(getattr(alliance, name)) for name in LOGISTICS_FIELDS}
 
 
 @transaction.atomic
@@ -92,7 +93,8 @@ def charter_set_logistics(*, alliance: Alliance, by: User, **values) -> Alliance
     unknown = set(values) - set(LOGISTICS_FIELDS)
     if unknown:
         raise TypeError(f"Not logistics fields: {sorted(unknown)}")
-    before = _logistics_summary(alliance)
+    alliance = _lock_alliance(alliance)
+    before = _logistics_values(alliance)
     for name, value in values.items():
         setattr(alliance, name, value)
     if alliance.cadence != Alliance.Cadence.CUSTOM:
@@ -100,10 +102,14 @@ def charter_set_logistics(*, alliance: Alliance, by: User, **values) -> Alliance
     elif not alliance.cadence_custom.strip():
         raise AllianceError(_("Describe how often you meet."))
     alliance.save(update_fields=LOGISTICS_FIELDS)
-    after = _logistics_summary(alliance)
+    after = _logistics_values(alliance)
     if after != before:
         CharterChange.objects.create(
-            alliance=alliance, kind=CharterChange.Kind.LOGISTICS, before=before, after=after, changed_by=by
+            alliance=alliance,
+            kind=CharterChange.Kind.LOGISTICS,
+            before_values=before,
+            after_values=after,
+            changed_by=by,
         )
     return alliance
 
@@ -114,8 +120,15 @@ def _renumber(alliance: Alliance, norms: list[Norm]) -> None:
     Norm.objects.bulk_update(norms, ["position"])
 
 
+def _check_norm_text(text: str) -> None:
+    # The form says this first; a command or a script gets the same words instead of a database error.
+    if len(text) > Norm.TEXT_MAX_LENGTH:
+        raise AllianceError(norm_too_long_message(len(text)))
+
+
 @transaction.atomic
 def norm_add(*, alliance: Alliance, text: str, agreed_on: date | None, by: User) -> Norm:
+    _check_norm_text(text)
     # Lock the alliance row so two stewards adding at once do not take the same position.
     Alliance.objects.select_for_update().get(pk=alliance.pk)
     count = Norm.objects.filter(alliance=alliance).current().count()
@@ -128,6 +141,10 @@ def norm_add(*, alliance: Alliance, text: str, agreed_on: date | None, by: User)
 
 @transaction.atomic
 def norm_edit(*, norm: Norm, text: str, agreed_on: date | None, by: User) -> Norm:
+    _check_norm_text(text)
+    # Re-read under a lock, as the charter edits do: "before" is the saved text, and a norm retired a
+    # moment ago is seen as retired.
+    norm = Norm.objects.select_for_update().get(pk=norm.pk)
     if norm.is_retired:
         raise AllianceError(_("A retired norm cannot be edited."))
     before = norm.text
@@ -382,6 +399,11 @@ def member_leave(*, member: Member) -> Member:
 
 @transaction.atomic
 def member_set_organisation(*, member: Member, organisation: str) -> Member:
+    # Re-read under a lock: the caller's instance may hold a form's typed values, or be a membership
+    # that ended a moment ago.
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_active:
+        raise AllianceError(_("You are no longer a member of this alliance."))
     member.organisation = organisation
     member.save(update_fields=["organisation"])
     return member

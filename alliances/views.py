@@ -48,8 +48,9 @@ def alliance_create(request: HttpRequest) -> HttpResponse:
                 organisation=form.cleaned_data["organisation"],
                 created_by=request.user,
             )
-        except AllianceError as error:
-            form.add_error("slug", str(error))
+        except AllianceError:
+            # Taken a moment ago by someone else: said next to the name or the address, as the form does.
+            form.add_slug_taken_error(form.cleaned_data["slug"])
         else:
             messages.success(request, _("Your alliance is ready. Next, write its charter and invite its members."))
             return redirect(alliance)
@@ -91,9 +92,7 @@ def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
 def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     alliance = member.alliance
-    # The form gets its own copy: validating fills its instance with the typed values, and the service
-    # must still see the saved ones to record what the charter said before.
-    form = PurposeForm(request.POST or None, instance=Alliance.objects.get(pk=alliance.pk))
+    form = PurposeForm(request.POST or None, instance=alliance)
     if form.is_valid():
         services.charter_set_purpose(
             alliance=alliance,
@@ -109,7 +108,7 @@ def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
 def charter_logistics_edit(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     alliance = member.alliance
-    form = LogisticsForm(request.POST or None, instance=Alliance.objects.get(pk=alliance.pk))
+    form = LogisticsForm(request.POST or None, instance=alliance)
     if form.is_valid():
         services.charter_set_logistics(
             alliance=alliance, by=request.user, **{name: form.cleaned_data[name] for name in services.LOGISTICS_FIELDS}
@@ -141,7 +140,7 @@ def _get_norm(member: Member, pk: int) -> Norm:
 def norm_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     norm = _get_norm(member, pk)
-    form = NormForm(request.POST or None, instance=Norm.objects.get(pk=norm.pk))
+    form = NormForm(request.POST or None, instance=norm)
     if form.is_valid():
         try:
             services.norm_edit(
@@ -305,11 +304,15 @@ def member_leave(request: HttpRequest, slug: str) -> HttpResponse:
 def member_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """A member's own details in this alliance: the organisation they represent."""
     member = get_membership(request, slug)
-    form = MemberForm(request.POST or None, instance=Member.objects.get(pk=member.pk))
+    form = MemberForm(request.POST or None, instance=member)
     if form.is_valid():
-        services.member_set_organisation(member=member, organisation=form.cleaned_data["organisation"])
-        messages.success(request, _("Your details have been saved."))
-        return redirect("alliances:member_list", slug=slug)
+        try:
+            services.member_set_organisation(member=member, organisation=form.cleaned_data["organisation"])
+        except AllianceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Your details have been saved."))
+            return redirect("alliances:member_list", slug=slug)
     return render_alliance(request, member, "alliances/member_form.html", {"form": form})
 
 

@@ -2,7 +2,9 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
+from alliances import services
 from alliances.forms import AllianceForm, InvitationForm, LogisticsForm, NewMemberAccountForm, NormForm
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.tests.factories import InvitationFactory, NormFactory
@@ -66,7 +68,8 @@ def test_empty_alliance_name_is_shown_on_the_page_and_nothing_is_created(client,
     assert not Alliance.objects.exists()
 
 
-def test_taken_slug_is_shown_on_the_page_and_nothing_is_created(client, alliance, outsider):
+def test_a_taken_name_is_said_next_to_the_name_when_the_address_was_left_empty(client, alliance, outsider):
+    # The address was made from the name: the error goes where the person typed, not on the empty field.
     client.force_login(outsider)
 
     response = client.post(
@@ -74,10 +77,44 @@ def test_taken_slug_is_shown_on_the_page_and_nothing_is_created(client, alliance
     )
 
     assert response.status_code == 200
-    assert "That web address is taken" in _field_errors(response, "form", "slug")[0]
-    assert "That web address is taken" in response.content.decode()
+    [error] = _field_errors(response, "form", "name")
+    assert "Another alliance already has the web address made from this name (barrio-readers)" in error
+    assert _field_errors(response, "form", "slug") == []
+    assert "Another alliance already has the web address" in response.content.decode()
     assert Alliance.objects.count() == 1
     assert not Member.objects.filter(user=outsider).exists()
+
+
+def test_a_typed_address_that_is_taken_is_said_next_to_the_address(client, alliance, outsider):
+    client.force_login(outsider)
+
+    response = client.post(
+        reverse("alliances:alliance_create"), {"name": "Readers", "slug": "barrio-readers", "organisation": ""}
+    )
+
+    assert response.status_code == 200
+    assert _field_errors(response, "form", "slug") == ["That web address is taken. Choose another."]
+    assert _field_errors(response, "form", "name") == []
+    assert Alliance.objects.count() == 1
+
+
+def test_an_address_taken_while_the_form_was_checked_is_said_next_to_the_name(client, outsider, monkeypatch):
+    # Two people creating "Barrio Readers" at the same moment: the form saw the address free, the
+    # database refused the second; the person still reads the error next to the name they typed.
+    client.force_login(outsider)
+
+    def taken(**kwargs):
+        raise services.AllianceError("That web address is taken. Choose another.")
+
+    monkeypatch.setattr(services, "alliance_create", taken)
+
+    response = client.post(
+        reverse("alliances:alliance_create"), {"name": "Barrio Readers", "slug": "", "organisation": ""}
+    )
+
+    assert response.status_code == 200
+    assert "(barrio-readers)" in _field_errors(response, "form", "name")[0]
+    assert _field_errors(response, "form", "slug") == []
 
 
 def test_a_name_that_would_take_the_new_alliance_page_address_is_refused(client, outsider):
@@ -86,7 +123,7 @@ def test_a_name_that_would_take_the_new_alliance_page_address_is_refused(client,
     response = client.post(reverse("alliances:alliance_create"), {"name": "New", "slug": "", "organisation": ""})
 
     assert response.status_code == 200
-    assert "That web address is taken" in _field_errors(response, "form", "slug")[0]
+    assert "(new)" in _field_errors(response, "form", "name")[0]
     assert not Alliance.objects.exists()
 
 
@@ -211,7 +248,7 @@ def test_bad_logistics_are_shown_on_the_page_and_nothing_is_saved(client, allian
     assert not CharterChange.objects.exists()
 
 
-def test_a_failed_logistics_form_keeps_what_was_typed_but_the_page_shows_the_saved_charter(client, alliance, steward):
+def test_a_failed_logistics_form_keeps_what_was_typed_and_saves_none_of_it(client, alliance, steward):
     client.force_login(steward)
 
     response = client.post(
@@ -219,7 +256,9 @@ def test_a_failed_logistics_form_keeps_what_was_typed_but_the_page_shows_the_sav
     )
 
     assert response.context["form"]["venue_address"].value() == "Plaza"
-    assert response.context["alliance"].venue_address == ""
+    assert "Plaza" in response.content.decode()
+    alliance.refresh_from_db()
+    assert alliance.venue_address == ""
 
 
 # --- Purpose and norms ------------------------------------------------------------------------------
@@ -251,11 +290,73 @@ def test_empty_norm_is_shown_on_the_page_and_nothing_is_saved(client, alliance, 
     assert not CharterChange.objects.exists()
 
 
-def test_too_long_norm_is_refused():
-    form = NormForm({"text": "x" * 501, "agreed_on": ""})
+def test_a_norm_over_the_limit_is_refused_with_its_length_and_nothing_is_added(client, alliance, steward):
+    # Before, the browser cut a long norm at 500 characters and the page said "The norm has been added".
+    client.force_login(steward)
 
-    assert not form.is_valid()
-    assert "at most 500 characters" in form.errors["text"][0]
+    response = client.post(_url("norm_create", alliance), {"text": "x" * 1001, "agreed_on": ""})
+
+    assert response.status_code == 200
+    [error] = _field_errors(response, "form", "text")
+    assert error == (
+        "A norm can be at most 1,000 characters long; this one has 1,001. Shorten it, or split it into two norms."
+    )
+    assert error in response.content.decode()
+    assert not Norm.objects.exists()
+    assert not CharterChange.objects.exists()
+
+
+def test_a_norm_at_the_limit_is_added_whole(client, alliance, steward):
+    client.force_login(steward)
+
+    response = client.post(_url("norm_create", alliance), {"text": "x" * 1000, "agreed_on": ""})
+
+    assert response.status_code == 302
+    assert Norm.objects.get().text == "x" * 1000
+
+
+def test_the_norm_form_states_the_limit_and_does_not_cut_in_the_browser(client, alliance, steward):
+    client.force_login(steward)
+
+    page = client.get(_url("norm_create", alliance)).content.decode()
+
+    assert "up to 1,000 characters" in page
+    assert "<textarea" in page
+    assert "maxlength" not in page
+
+
+def test_the_norm_limit_and_the_error_use_the_readers_number_format():
+    with translation.override("es"):
+        form = NormForm({"text": "x" * 1234, "agreed_on": ""})
+
+        assert "1\xa0000" in str(form.fields["text"].help_text)
+        assert not form.is_valid()
+        assert "1\xa0234" in form.errors["text"][0]
+
+
+def test_a_multi_line_norm_keeps_its_lines_and_counts_each_line_break_once(client, alliance, steward):
+    # Browsers send line breaks as CR LF: 999 characters and one line break make 1,000, as the reader counts.
+    client.force_login(steward)
+    text = "x" * 499 + "\r\n" + "y" * 500
+
+    response = client.post(_url("norm_create", alliance), {"text": text, "agreed_on": ""})
+
+    assert response.status_code == 302
+    assert Norm.objects.get().text == "x" * 499 + "\n" + "y" * 500
+    charter = client.get(_url("charter_detail", alliance)).content.decode()
+    assert '<div class="norm-text">' + "x" * 499 + "\n" + "y" * 500 + "</div>" in charter
+
+
+def test_editing_a_norm_past_the_limit_is_refused_and_the_norm_keeps_its_text(client, alliance, steward):
+    norm = NormFactory(alliance=alliance, text="Start on time")
+    client.force_login(steward)
+
+    response = client.post(_url("norm_edit", alliance, pk=norm.pk), {"text": "x" * 1500, "agreed_on": ""})
+
+    assert response.status_code == 200
+    assert "this one has 1,500" in _field_errors(response, "form", "text")[0]
+    norm.refresh_from_db()
+    assert norm.text == "Start on time"
 
 
 def test_emptying_a_norm_is_shown_on_the_page_and_the_norm_keeps_its_text(client, alliance, steward):

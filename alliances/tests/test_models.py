@@ -1,10 +1,12 @@
+import importlib
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.tests.factories import UserFactory
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
@@ -172,3 +174,137 @@ def test_deleting_a_user_keeps_the_alliance_they_created(alliance):
 
     alliance.refresh_from_db()
     assert alliance.created_by is None
+
+
+# --- Charter history: settings stored as values, read in the reader's language ---------------------
+
+
+def _logistics_change(alliance, before: dict, after: dict) -> CharterChange:
+    return CharterChange.objects.create(
+        alliance=alliance, kind=CharterChange.Kind.LOGISTICS, before_values=before, after_values=after
+    )
+
+
+def _read(change: CharterChange, language: str) -> list[tuple[str, str, str]]:
+    with translation.override(language):
+        return [(c.label, c.before, c.after) for c in change.setting_changes()]
+
+
+def test_a_settings_change_lists_only_what_changed_in_the_order_of_the_form(alliance):
+    change = _logistics_change(
+        alliance,
+        {"cadence": "weekly", "meeting_weekday": 1, "time_zone": "UTC", "venue_address": ""},
+        {"cadence": "monthly", "meeting_weekday": 1, "time_zone": "America/New_York", "venue_address": None},
+    )
+
+    assert _read(change, "en") == [
+        ("How often we meet", "Weekly", "Monthly"),
+        ("Time zone", "UTC", "America/New York"),
+    ]
+
+
+def test_a_settings_change_reads_in_spanish_for_a_spanish_reader(alliance):
+    change = _logistics_change(
+        alliance,
+        {"cadence": "", "meeting_weekday": None, "meeting_time": None, "language": "en"},
+        {"cadence": "monthly", "meeting_weekday": 1, "meeting_time": "18:30", "language": "es"},
+    )
+
+    assert _read(change, "es") == [
+        ("Con qué frecuencia nos reunimos", "(not set)", "Mensual"),
+        ("Día habitual", "(not set)", "Martes"),
+        ("Hora habitual de inicio", "(not set)", "18:30"),
+        ("Idioma", "Inglés", "Español"),
+    ]
+    # The time in each reader's own format.
+    assert _read(change, "en")[2] == ("Usual start time", "(not set)", "6:30 p.m.")
+
+
+def _migration():
+    return importlib.import_module("alliances.migrations.0003_charter_values")
+
+
+ENGLISH_SUMMARY = (
+    "how often we meet: Monthly\n"
+    "usual day: Tuesday\n"
+    "usual start time: 18:30:00\n"
+    "usual duration (minutes): 90\n"
+    "time zone: America/New_York\n"
+    "usual venue address: Biblioteca Municipal\n"
+    "Calle Luna 5: San Juan"
+)
+SPANISH_SUMMARY = (
+    "con qué frecuencia nos reunimos: Otra (descríbala)\n"
+    "otra frecuencia: el primer martes\n"
+    "día habitual: Domingo\n"
+    "zona horaria: America/Puerto_Rico\n"
+    "enlace de videollamada: https://meet.example.org/x"
+)
+
+
+def test_the_migration_reads_english_and_spanish_summaries_back_into_values():
+    read_summary = _migration().read_summary
+
+    assert read_summary(ENGLISH_SUMMARY) == {
+        "cadence": "monthly",
+        "meeting_weekday": 1,
+        "meeting_time": "18:30",
+        "meeting_duration_minutes": 90,
+        "time_zone": "America/New_York",
+        # A text area's value goes on over several lines, even one that looks like "label: value".
+        "venue_address": "Biblioteca Municipal\nCalle Luna 5: San Juan",
+    }
+    assert read_summary(SPANISH_SUMMARY) == {
+        "cadence": "custom",
+        "cadence_custom": "el primer martes",
+        "meeting_weekday": 6,
+        "time_zone": "America/Puerto_Rico",
+        "video_link": "https://meet.example.org/x",
+    }
+    assert read_summary("") == {}
+
+
+def test_the_migration_turns_old_summaries_into_values_and_keeps_what_it_cannot_read(alliance):
+    readable = CharterChange.objects.create(
+        alliance=alliance, kind=CharterChange.Kind.LOGISTICS, before="time zone: UTC", after=SPANISH_SUMMARY
+    )
+    unreadable = CharterChange.objects.create(
+        alliance=alliance,
+        kind=CharterChange.Kind.LOGISTICS,
+        before="time zone: UTC",
+        after="how often we meet: Fortnightly-ish",
+    )
+    purpose = CharterChange.objects.create(
+        alliance=alliance, kind=CharterChange.Kind.PURPOSE, before="time zone: UTC", after="Every child reads."
+    )
+
+    _migration().summaries_to_values(django_apps, None)
+
+    readable.refresh_from_db()
+    assert (readable.before, readable.after) == ("", "")
+    assert readable.before_values == {"time_zone": "UTC"}
+    assert readable.after_values["cadence"] == "custom"
+    # The Spanish steward's change, now read in English.
+    assert _read(readable, "en")[0] == ("How often we meet", "(not set)", "Other (describe)")
+    unreadable.refresh_from_db()
+    assert unreadable.after == "how often we meet: Fortnightly-ish"
+    assert not unreadable.has_values
+    purpose.refresh_from_db()
+    assert (purpose.before, purpose.after, purpose.before_values) == ("time zone: UTC", "Every child reads.", {})
+
+
+def test_the_migration_can_go_back_to_english_summaries(alliance):
+    change = _logistics_change(alliance, {"time_zone": "UTC"}, {"cadence": "monthly", "meeting_weekday": 1})
+
+    _migration().values_to_summaries(django_apps, None)
+
+    change.refresh_from_db()
+    assert (change.before, change.after) == ("time zone: UTC", "how often we meet: Monthly\nusual day: Tuesday")
+
+
+# --- Norm length ------------------------------------------------------------------------------------
+
+
+def test_database_refuses_a_norm_over_the_limit(alliance):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        NormFactory(alliance=alliance, text="x" * 1001)

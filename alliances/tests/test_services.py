@@ -2,7 +2,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
 
 from accounts.tests.factories import UserFactory
 from alliances import services
@@ -373,12 +375,38 @@ def test_setting_the_logistics_records_a_readable_before_and_after(alliance, ste
     latest = CharterChange.objects.filter(alliance=alliance, kind=CharterChange.Kind.LOGISTICS).first()
     assert latest.changed_by == steward
     assert latest.changed_at == NOW
-    assert "Weekly" in latest.before
-    assert "Tuesday" in latest.before
-    assert "Monthly" in latest.after
-    assert "18:30" in latest.after
-    assert "90" in latest.after
+    # Values, not sentences in the saving steward's language: each reader gets them in their own.
+    assert latest.before_values["cadence"] == "weekly"
+    assert latest.before_values["meeting_weekday"] == 1
+    assert latest.before_values["meeting_time"] is None
+    assert latest.after_values["cadence"] == "monthly"
+    assert latest.after_values["meeting_time"] == "18:30"
+    assert latest.after_values["meeting_duration_minutes"] == 90
+    assert latest.after_values["time_zone"] == "UTC"
+    assert (latest.before, latest.after) == ("", "")
     assert CharterChange.objects.filter(kind=CharterChange.Kind.LOGISTICS).count() == 2
+
+
+def test_logistics_history_is_recorded_in_no_language_and_read_in_the_readers(alliance, steward):
+    # A Spanish steward saves; the history holds no Spanish words, and an English reader reads English.
+    with translation.override("es"):
+        services.charter_set_logistics(
+            alliance=alliance, by=steward, cadence=Alliance.Cadence.MONTHLY, time_zone="America/New_York"
+        )
+    change = CharterChange.objects.get(kind=CharterChange.Kind.LOGISTICS)
+
+    with translation.override("en"):
+        english = [(c.label, c.before, c.after) for c in change.setting_changes()]
+    with translation.override("es"):
+        spanish = [(c.label, c.before, c.after) for c in change.setting_changes()]
+
+    assert english == [
+        ("How often we meet", "(not set)", "Monthly"),
+        ("Time zone", "UTC", "America/New York"),
+    ]
+    assert spanish[0][0] == "Con qué frecuencia nos reunimos"
+    assert spanish[0][2] == "Mensual"
+    assert spanish[1][0] == "Zona horaria"
 
 
 def test_saving_unchanged_logistics_records_no_change(alliance, steward):
@@ -420,6 +448,87 @@ def test_choosing_a_regular_cadence_drops_the_custom_description(alliance, stewa
 
     alliance.refresh_from_db()
     assert alliance.cadence_custom == ""
+
+
+# --- "Before" is what was saved, whatever the caller's instance holds --------------------------------
+# A ModelForm validating with `instance=alliance` writes the typed values onto that instance. The
+# services re-read the row under a lock, so the history's "before" is still the saved value.
+
+
+def test_setting_the_purpose_records_the_saved_purpose_as_before_even_from_a_changed_instance(alliance, steward):
+    alliance.purpose = "Typed into the form"
+
+    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward)
+
+    change = _only_change(alliance, CharterChange.Kind.PURPOSE)
+    assert change.before == "Every child in the barrio reads by the end of third grade."
+    assert change.after == "Every child reads."
+
+
+def test_setting_the_logistics_records_the_saved_values_as_before_even_from_a_changed_instance(alliance, steward):
+    services.charter_set_logistics(alliance=alliance, by=steward, venue_address="Biblioteca")
+    alliance.venue_address = "Typed into the form"
+    alliance.cadence = Alliance.Cadence.MONTHLY
+
+    services.charter_set_logistics(alliance=alliance, by=steward, venue_address="Plaza")
+
+    latest = CharterChange.objects.filter(kind=CharterChange.Kind.LOGISTICS).first()
+    assert latest.before_values["venue_address"] == "Biblioteca"
+    assert latest.after_values["venue_address"] == "Plaza"
+    # Only what the call set changed: the instance's stray cadence was not saved.
+    assert latest.after_values["cadence"] == ""
+    assert Alliance.objects.get(pk=alliance.pk).cadence == ""
+
+
+def test_editing_a_norm_records_the_saved_text_as_before_even_from_a_changed_instance(alliance, steward, norms):
+    norms[0].text = "Typed into the form"
+
+    services.norm_edit(norm=norms[0], text="Start and end on time", agreed_on=None, by=steward)
+
+    change = _only_change(alliance, CharterChange.Kind.NORM_EDITED)
+    assert (change.before, change.after) == ("Start on time", "Start and end on time")
+
+
+def test_a_norm_retired_after_it_was_loaded_cannot_be_edited(alliance, steward, norms):
+    stale = Norm.objects.get(pk=norms[0].pk)
+    services.norm_retire(norm=norms[0], by=steward)
+
+    with pytest.raises(AllianceError, match="retired"):
+        services.norm_edit(norm=stale, text="Changed", agreed_on=None, by=steward)
+
+    assert Norm.objects.get(pk=norms[0].pk).text == "Start on time"
+
+
+def test_a_membership_that_ended_after_it_was_loaded_cannot_change_its_organisation(alliance, steward, member):
+    stale = _membership(alliance, member)
+    services.member_leave(member=_membership(alliance, member))
+
+    with pytest.raises(AllianceError, match="no longer a member"):
+        services.member_set_organisation(member=stale, organisation="PTA")
+
+    assert _membership(alliance, member).organisation == ""
+
+
+@pytest.mark.skipif(not connection.features.has_select_for_update, reason="SQLite has no row locks (CI: PostgreSQL)")
+def test_charter_services_lock_the_row_they_read_before(alliance, steward, norms):
+    # The "before" read and the write must not interleave with another steward's save.
+    with CaptureQueriesContext(connection) as queries:
+        services.charter_set_purpose(alliance=alliance, purpose="New", agreed_on=None, by=steward)
+        services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
+        services.norm_edit(norm=norms[0], text="Changed", agreed_on=None, by=steward)
+        services.member_set_organisation(member=_membership(alliance, steward), organisation="PTA")
+
+    locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len(locking) == 4, locking
+
+
+def test_norm_services_refuse_a_text_over_the_limit(alliance, steward, norms):
+    with pytest.raises(AllianceError, match="at most 1,000 characters"):
+        services.norm_add(alliance=alliance, text="x" * 1001, agreed_on=None, by=steward)
+    with pytest.raises(AllianceError, match="this one has 1,200"):
+        services.norm_edit(norm=norms[0], text="x" * 1200, agreed_on=None, by=steward)
+
+    assert _texts(alliance) == ["Start on time", "Everyone speaks once", "Decide by consensus"]
 
 
 def test_logistics_accept_only_logistics_fields(alliance, steward):

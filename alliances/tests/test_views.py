@@ -211,9 +211,9 @@ def test_steward_edits_the_logistics_and_history_records_the_change(client, alli
     assert alliance.time_zone == "America/Puerto_Rico"
     change = CharterChange.objects.get(kind=CharterChange.Kind.LOGISTICS)
     assert change.changed_by == steward
-    assert "the first Tuesday of each month" not in change.before
-    assert "the first Tuesday of each month" in change.after
-    assert "Biblioteca Municipal" in change.after
+    assert change.before_values["cadence_custom"] == ""
+    assert change.after_values["cadence_custom"] == "the first Tuesday of each month"
+    assert change.after_values["venue_address"] == "Biblioteca Municipal"
 
 
 def test_logistics_form_starts_with_the_saved_logistics(client, alliance, steward):
@@ -327,6 +327,34 @@ def test_charter_history_lists_each_change_with_who_made_it(client, alliance, st
     assert "Norm added" in page
     assert "“Start on time” moved from position 1 to 2." in page
     assert "by Stella Steward" in page
+
+
+def test_a_spanish_reader_reads_a_logistics_change_in_spanish_and_nothing_looks_like_a_link(
+    client, alliance, steward, member
+):
+    # Saved by an English-speaking steward; stored as values, so the Spanish reader gets Spanish words.
+    services.charter_set_logistics(
+        alliance=alliance, by=steward, cadence=Alliance.Cadence.MONTHLY, meeting_weekday=Alliance.Weekday.TUESDAY
+    )
+    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward)
+    member.language = "es"
+    member.save(update_fields=["language"])
+    client.force_login(member)
+
+    page = client.get(_url("charter_history", alliance)).content.decode()
+
+    assert "Logística modificada" in page
+    assert "<dt>Con qué frecuencia nos reunimos</dt>" in page
+    assert "Mensual" in page
+    assert "Martes" in page
+    assert "Monthly" not in page
+    assert "how often we meet" not in page
+    # Before and after are labelled text: no <ins> (underlined, like a link), no links.
+    history = page[page.index("<ol") : page.index("</ol>")]
+    assert "<ins" not in history
+    assert "<a " not in history
+    assert "Antes:" in history
+    assert "Después:" in history
 
 
 # --- Members ----------------------------------------------------------------------------------------

@@ -1,0 +1,460 @@
+"""The benchmark: every page of Round Table under load, as a ratio to a bare signed-in page (the ceiling).
+
+`make bench` runs it (README, "Benchmark"). In order, it
+1. checks what it needs (wrk, gunicorn, PostgreSQL, Redis) and says what is missing;
+2. recreates its own PostgreSQL database, migrates it, fills it with `seed_bench` and collects the
+   static files into its own folder under var/;
+3. starts gunicorn (2 sync workers, production settings, DEBUG=false) on a free port;
+4. signs in through the real sign-in form (its CSRF token and the session cookie), as a steward and as a
+   member;
+5. fetches every page once and checks it answered 200 with something only that page shows;
+6. drives each page with wrk for BENCH_SECONDS at BENCH_CONNECTIONS, the ceiling first and last (their
+   drift shows how noisy the machine was), counting every answer that is not 2xx;
+7. counts each page's queries with one in-process request against the same database;
+8. writes the table to bench/RESULTS.md, between its markers.
+With BENCH_SMOKE=1 (CI) it seeds a tiny data set, spends a second a page, fails unless every page answered
+200, and writes nothing: it never judges a speed.
+"""
+
+# It runs fixed local programs (manage.py, gunicorn, wrk, git) with arguments of its own making:
+# ruff: noqa: S603, S607
+
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+SMOKE = os.environ.get("BENCH_SMOKE", "").lower() in {"1", "true", "yes"}
+SECONDS = int(os.environ.get("BENCH_SECONDS") or (1 if SMOKE else 15))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS") or 10)
+WORKERS = 2
+# The smoke run has a database and a folder of its own, so that CI never wipes a full run's data set.
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or (
+    f"postgres://postgres@127.0.0.1:5432/roundtable_bench{'_smoke' if SMOKE else ''}"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/10"
+VAR = ROOT / "var" / ("bench-smoke" if SMOKE else "bench")
+RESULTS = BENCH / "RESULTS.md"
+BEGIN, END = "<!-- bench/run.py: begin -->", "<!-- bench/run.py: end -->"
+TARGET_RATIO, TARGET_P95_MS, TARGET_LARGE_P95_MS = 0.30, 75, 250
+
+
+@dataclass
+class Page:
+    name: str
+    url_name: str
+    reader: str  # "steward" or "member": whose session cookie reads it
+    markers: tuple[str, ...]  # what only this page shows, all of it
+    slug: str = ""
+    absent: str = ""  # what this page must not show (a member's members page has no invitation form)
+    kind: str = "page"  # "ceiling", "page" or "large": which target applies
+    path: str = ""
+    result: dict = field(default_factory=dict)
+
+
+def pages() -> list[Page]:
+    from django.urls import reverse
+
+    from alliances.management.commands.seed_bench import LARGE_NAME, LARGE_SLUG, TYPICAL_NAME, TYPICAL_SLUG
+
+    def title(text: str) -> str:
+        return f"<title>{text} · Round Table</title>"
+
+    invite = reverse("alliances:invitation_create", kwargs={"slug": LARGE_SLUG})
+    invite_typical = reverse("alliances:invitation_create", kwargs={"slug": TYPICAL_SLUG})
+    listed = [
+        Page("ceiling (first)", "bench_ceiling", "steward", ("<title>Round Table</title>",), kind="ceiling"),
+        Page("my alliances", "alliances:alliance_list", "steward", (title("My alliances"), TYPICAL_NAME, LARGE_NAME)),
+        Page("alliance home (40)", "alliances:alliance_detail", "steward", (title(TYPICAL_NAME),), TYPICAL_SLUG),
+        Page("charter", "alliances:charter_detail", "steward", (title(f"Charter of {TYPICAL_NAME}"),), TYPICAL_SLUG),
+        Page(
+            "charter history",
+            "alliances:charter_history",
+            "steward",
+            (title(f"Charter history of {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "members (40, steward)",
+            "alliances:member_list",
+            "steward",
+            (title(f"Members · {TYPICAL_NAME}"), invite_typical),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "members (400, steward)",
+            "alliances:member_list",
+            "steward",
+            (title(f"Members · {LARGE_NAME}"), invite),
+            LARGE_SLUG,
+            kind="large",
+        ),
+        Page(
+            "members (400, member)",
+            "alliances:member_list",
+            "member",
+            (title(f"Members · {LARGE_NAME}"),),
+            LARGE_SLUG,
+            absent=invite,
+            kind="large",
+        ),
+        Page("profile", "accounts:profile", "steward", (title("Your profile"),)),
+        Page("ceiling (last)", "bench_ceiling", "steward", ("<title>Round Table</title>",), kind="ceiling"),
+    ]
+    for page in listed:
+        page.path = reverse(page.url_name, kwargs={"slug": page.slug} if page.slug else None)
+    return listed
+
+
+def fail(message: str, code: int = 1) -> None:
+    print(f"bench: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def run(*command: str, env: dict | None = None) -> None:
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+def check_requirements() -> None:
+    import psycopg
+    import redis
+
+    missing = []
+    if not shutil.which("wrk"):
+        missing.append("wrk is not installed: apt-get install -y wrk")
+    if not (Path(sys.executable).parent / "gunicorn").exists():
+        missing.append(f"gunicorn is not installed next to {sys.executable}: make install")
+    try:
+        psycopg.connect(maintenance_url(), connect_timeout=3).close()
+    except psycopg.Error as error:
+        missing.append(f"PostgreSQL does not answer at {maintenance_url()} (set BENCH_DATABASE_URL): {error}")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        missing.append(f"Redis does not answer at {REDIS_URL} (set BENCH_REDIS_URL): {error}")
+    if missing:
+        fail("missing what the benchmark needs:\n  " + "\n  ".join(missing), code=2)
+
+
+def database_name() -> str:
+    return urllib.parse.urlsplit(DATABASE_URL).path.lstrip("/")
+
+
+def maintenance_url() -> str:
+    return urllib.parse.urlsplit(DATABASE_URL)._replace(path="/postgres").geturl()
+
+
+def recreate_database() -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = database_name()
+    # The database is dropped on every run: a typo in BENCH_DATABASE_URL must not cost a real one.
+    if "bench" not in name:
+        fail(f"the benchmark drops and recreates its database; {name!r} has no 'bench' in its name")
+    with psycopg.connect(maintenance_url(), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bench_environment(port: int) -> dict[str, str]:
+    """Production settings, for a local run over plain http with no proxy in front."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "roundtable.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "VAR_DIR": str(VAR),
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def fetch(port: int, method: str, path: str, cookie: str = "", form: dict | None = None):
+    """One request, redirects not followed: a 302 to the sign-in page must show as a 302."""
+    headers = {"Cookie": cookie} if cookie else {}
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        # What a browser sends with a form: Django checks the Origin against the host.
+        headers |= {"Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://127.0.0.1:{port}"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def cookies_of(headers) -> dict[str, str]:
+    jar = SimpleCookie()
+    for line in headers.get_all("Set-Cookie") or []:
+        jar.load(line)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def sign_in(port: int, email: str, password: str) -> tuple[str, float]:
+    """Sign in through the form as a browser does; return the Cookie header and the POST's milliseconds."""
+    status, headers, body = fetch(port, "GET", "/accounts/login/")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    csrf = cookies_of(headers).get("csrftoken")
+    if status != 200 or not token or not csrf:
+        fail(f"the sign-in page answered {status} without a CSRF token and cookie")
+    form = {"csrfmiddlewaretoken": token.group(1).decode(), "username": email, "password": password, "next": ""}
+    started = time.perf_counter()
+    status, headers, _ = fetch(port, "POST", "/accounts/login/", cookie=f"csrftoken={csrf}", form=form)
+    elapsed = (time.perf_counter() - started) * 1000
+    session = cookies_of(headers).get("sessionid")
+    if status != 302 or not session:
+        fail(f"signing in as {email} answered {status} without a session cookie")
+    return f"csrftoken={csrf}; sessionid={session}", elapsed
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    log = (VAR / "gunicorn.log").open("w")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn), "roundtable.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            fail(f"gunicorn stopped at start; see {VAR / 'gunicorn.log'}")
+        try:
+            if fetch(port, "GET", "/healthz")[0] == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    fail(f"gunicorn did not answer /healthz within 30 s; see {VAR / 'gunicorn.log'}")
+
+
+def check_page(port: int, page: Page, cookie: str) -> str:
+    """Why this answer is not the page (a redirect to sign-in, an error page, another page), or ''."""
+    status, headers, body = fetch(port, "GET", page.path, cookie=cookie)
+    text = body.decode("utf-8", errors="replace")
+    page.result["kb"] = len(body) / 1024
+    if status != 200:
+        return f"{page.name}: {page.path} answered {status} {headers.get('Location', '')}".rstrip()
+    missing = [marker for marker in page.markers if marker not in text]
+    if missing:
+        return f"{page.name}: {page.path} answered 200 without {missing}"
+    if page.absent and page.absent in text:
+        return f"{page.name}: {page.path} shows {page.absent!r}, which this reader must not see"
+    return ""
+
+
+def load(port: int, page: Page, cookie: str, seconds: int) -> dict:
+    command = [
+        "wrk",
+        f"--threads={min(2, CONNECTIONS)}",
+        f"--connections={CONNECTIONS}",
+        f"--duration={seconds}s",
+        "--timeout=10s",  # the slowest pages take seconds at 10 connections; a timeout would drop them
+        f"--script={BENCH / 'wrk.lua'}",
+        f"--header=Cookie: {cookie}",
+        f"http://127.0.0.1:{port}{page.path}",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH_RESULT "))
+    result = json.loads(line.removeprefix("BENCH_RESULT "))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    # When wrk stops, the requests its connections left queued are still served, a slow page's for
+    # seconds: wait for them (a request queued behind them returns after them), so that the next page
+    # starts on idle workers.
+    for _ in range(WORKERS + 1):
+        fetch(port, "GET", "/healthz")
+    return result
+
+
+def count_queries(listed: list[Page]) -> None:
+    """Queries and wall time of one request per page, in this process, on the bench database."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from alliances.management.commands.seed_bench import MEMBER_EMAIL, STEWARD_EMAIL
+
+    readers = {"steward": User.objects.get(email=STEWARD_EMAIL), "member": User.objects.get(email=MEMBER_EMAIL)}
+    for page in listed:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(readers[page.reader])
+        client.get(page.path)  # a process's first request loads templates and translations
+        with CaptureQueriesContext(connection) as queries:
+            client.get(page.path)
+        page.result["queries"] = len(queries)
+        timings = []
+        for _ in range(1 if SMOKE else 5):
+            started = time.perf_counter()
+            client.get(page.path)
+            timings.append((time.perf_counter() - started) * 1000)
+        page.result["in_process_ms"] = statistics.median(timings)
+
+
+def verdict(page: Page, ceiling_rps: float) -> str:
+    if SMOKE:
+        return "not judged (smoke)"
+    if page.kind == "ceiling":
+        return "—"
+    ratio, p95 = page.result["rps"] / ceiling_rps, page.result["p95_us"] / 1000
+    if page.kind == "large":
+        return "met" if p95 <= TARGET_LARGE_P95_MS else f"missed (p95 > {TARGET_LARGE_P95_MS} ms)"
+    missed = [f"ratio < {TARGET_RATIO:.2f}"] * (ratio < TARGET_RATIO) + [f"p95 > {TARGET_P95_MS} ms"] * (
+        p95 > TARGET_P95_MS
+    )
+    return "met" if not missed else "missed (" + ", ".join(missed) + ")"
+
+
+def table(listed: list[Page], ceiling_rps: float) -> str:
+    rows = [
+        "| page | req/s | p50 ms | p95 ms | p99 ms | ratio to the ceiling | queries | in-process ms "
+        "| non-2xx | KB | target |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for page in listed:
+        r = page.result
+        rows.append(
+            f"| {page.name} | {r['rps']:.0f} | {r['p50_us'] / 1000:.0f} | {r['p95_us'] / 1000:.0f} "
+            f"| {r['p99_us'] / 1000:.0f} | {r['rps'] / ceiling_rps:.2f} | {r['queries']} | {r['in_process_ms']:.1f} "
+            f"| {r['non2xx'] + r['socket_errors']} | {r['kb']:.0f} | {verdict(page, ceiling_rps)} |"
+        )
+    return "\n".join(rows)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        cpu = found.group(1).strip() if found else cpu
+    load_average = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} CPUs ({cpu}), load average {load_average} when the run started"
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    described = git("rev-parse", "--short", "HEAD") or "unknown"
+    return described + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def report(listed: list[Page], sign_in_ms: float, started: str, machine_line: str) -> str:
+    first, last = listed[0].result["rps"], listed[-1].result["rps"]
+    ceiling_rps = (first + last) / 2
+    return "\n".join(
+        [
+            f"Run of {started} UTC, commit {commit()}, on {machine_line}.",
+            "",
+            f"gunicorn {WORKERS} sync workers, production settings (DEBUG=false), PostgreSQL, Redis cache; "
+            f"wrk {CONNECTIONS} connections for {SECONDS} s a page, signed in through the sign-in form. "
+            f"Data: `seed_bench`{' --smoke' if SMOKE else ''}.",
+            "",
+            table(listed, ceiling_rps),
+            "",
+            f"- Ceiling: {first:.0f} req/s first, {last:.0f} req/s last: a drift of {(last - first) / first:+.0%} "
+            f"(the ratios use their mean, {ceiling_rps:.0f} req/s).",
+            f"- Signing in (one POST through the form, the default PBKDF2 hasher): {sign_in_ms:.0f} ms.",
+            f"- Targets: every page ≥ {TARGET_RATIO:.0%} of the ceiling's req/s and p95 ≤ {TARGET_P95_MS} ms; "
+            f"the 400-member lists p95 ≤ {TARGET_LARGE_P95_MS} ms (or paginated, then held to the first target).",
+            "- non-2xx counts every answer that was not 2xx, and every socket error or timeout, during the run. "
+            "Queries and in-process ms: one request in the runner's own process (median of five for the time).",
+        ]
+    )
+
+
+def write_results(text: str) -> None:
+    block = f"{BEGIN}\n{text}\n{END}"
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n## Latest run\n\n"
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        current = head + block + rest.split(END, 1)[1]
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(current)
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    check_requirements()
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    machine_line = machine()  # before our own processes add to the load
+    VAR.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = bench_environment(port)
+    print(f"bench: database {database_name()}, {'smoke' if SMOKE else 'full'} data set")
+    recreate_database()
+    run(sys.executable, "manage.py", "migrate", "--noinput", "-v0", env=env)
+    run(sys.executable, "manage.py", "seed_bench", *(["--smoke"] if SMOKE else []), env=env)
+    run(sys.executable, "manage.py", "collectstatic", "--noinput", "-v0", env=env)
+
+    os.environ.update(env)  # this process reads the same database, for the page paths and the queries
+    import django
+
+    django.setup()
+    from alliances.management.commands.seed_bench import BENCH_PASSWORD, MEMBER_EMAIL, STEWARD_EMAIL
+
+    listed = pages()
+    server = start_server(env, port)
+    try:
+        steward, sign_in_ms = sign_in(port, STEWARD_EMAIL, BENCH_PASSWORD)
+        member, _ = sign_in(port, MEMBER_EMAIL, BENCH_PASSWORD)
+        cookies = {"steward": steward, "member": member}
+        problems = [problem for page in listed if (problem := check_page(port, page, cookies[page.reader]))]
+        if problems:
+            fail("not every page answered 200 with its own content:\n  " + "\n  ".join(problems))
+        if not SMOKE:
+            print("bench: warming up both workers on every page")
+            for page in listed[:-1]:
+                load(port, page, cookies[page.reader], 2)
+        for page in listed:
+            print(f"bench: {page.name} ({page.path}) for {SECONDS} s")
+            page.result |= load(port, page, cookies[page.reader], SECONDS)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    count_queries(listed)
+
+    text = report(listed, sign_in_ms, started, machine_line)
+    print(text)
+    failed = [page.name for page in listed if page.result["non2xx"] or page.result["socket_errors"]]
+    failed += [page.name for page in listed if not page.result["requests"]]
+    if not SMOKE:
+        write_results(text)
+        print(f"bench: written to {RESULTS.relative_to(ROOT)}")
+    if failed:
+        fail(f"answers that were not 2xx, or none at all, during the run: {', '.join(failed)}")
+    print("bench: every page answered 200" + (" (smoke run: no speed is judged)" if SMOKE else ""))
+
+
+if __name__ == "__main__":
+    main()
