@@ -9,4 +9,5 @@ class OutboxConfig(AppConfig):
     def ready(self) -> None:
         # Register the jobs with Celery in every process: the services enqueue them by name
         # (outbox/queue.py) so that outbox.services need not import outbox.jobs, which imports it.
-        from outbox import jobs  # noqa: F401
+        # Also the start-up checks of the outbox's timing settings (outbox/checks.py).
+        from outbox import checks, jobs  # noqa: F401

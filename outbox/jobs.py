@@ -13,7 +13,10 @@ def send_message(message_id: int) -> int:
 
     At least once per enqueue; each delivery is sent once, deduplicated by its claim in the database,
     so running this twice for the same message (a redelivered broker message, two workers) is harmless.
-    Gone messages have no due deliveries, so the job then does nothing.
+    Gone messages have no due deliveries, so the job then does nothing. It works within
+    OUTBOX_JOB_BUDGET_SECONDS and enqueues a fresh job for what is left. A database error retries the job,
+    which claims only deliveries still pending: one whose outcome could not be recorded keeps its claim,
+    so a retry never sends it again.
     """
     return services.deliveries_send(message_id=message_id)
 

@@ -10,20 +10,26 @@
   claims of workers that died.
 """
 
+import contextlib
 import logging
 import random
+import signal
 import smtplib
+import threading
+import time
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
 
+from billiard.pool import SIG_SOFT_TIMEOUT
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -165,14 +171,57 @@ def _claim_batch(*, message_id: int, now: datetime, size: int) -> list[Delivery]
     return list(Delivery.objects.filter(claim_token=token).select_related("message").order_by("pk"))
 
 
+def _claim_safe_until(delivery: Delivery) -> datetime:
+    """Until when the sweeper leaves this claim alone, less a margin for clocks that differ between hosts."""
+    stale = timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
+    return delivery.claimed_at + stale - min(stale / 5, timedelta(minutes=1))
+
+
 def _finish(delivery: Delivery, **changes) -> bool:
-    """Record the outcome of a claimed delivery; false if the claim was lost (released as stale)."""
-    return (
+    """Record the outcome of a claimed delivery; false if the claim was lost (released as stale).
+
+    The server may already have accepted the message. If the database cannot take the record now and we
+    gave up, the claim would go stale and the sweeper would send the message again; so the UPDATE is
+    retried on a fresh connection for as long as the claim is safe from the sweeper. Only a database
+    outage longer than that (or than the job's hard time limit) can still lead to a second copy.
+    """
+    pause = 0.2
+    while True:
+        try:
+            return (
+                Delivery.objects.filter(
+                    pk=delivery.pk, claim_token=delivery.claim_token, status=Delivery.Status.SENDING
+                ).update(claim_token=None, **changes)
+                == 1
+            )
+        except (OperationalError, InterfaceError) as exc:
+            if timezone.now() + timedelta(seconds=pause) >= _claim_safe_until(delivery):
+                raise
+            logger.warning("Could not record the outcome of delivery %s yet, retrying: %s", delivery.pk, exc)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            _drop_connection()
+
+
+def _drop_connection() -> None:
+    """Close a connection that failed, so that the next query opens a new one (Django does not on its own)."""
+    if connection.in_atomic_block:
+        return  # Only a test runs this inside a transaction; closing would end the test's transaction.
+    with contextlib.suppress(DatabaseError):
+        connection.close()
+
+
+def _release(deliveries: Sequence[Delivery]) -> None:
+    """Give back claimed deliveries that never reached the server: due now, and not counted as an attempt."""
+    if not deliveries:
+        return
+    try:
         Delivery.objects.filter(
-            pk=delivery.pk, claim_token=delivery.claim_token, status=Delivery.Status.SENDING
-        ).update(claim_token=None, **changes)
-        == 1
-    )
+            pk__in=[d.pk for d in deliveries], claim_token=deliveries[0].claim_token, status=Delivery.Status.SENDING
+        ).update(status=Delivery.Status.PENDING, claim_token=None, attempts=F("attempts") - 1)
+    except DatabaseError:
+        # They are released by the sweeper once their claim is stale; nothing was sent, so nothing doubles.
+        logger.warning("Could not release %s unsent deliveries; the sweeper will.", len(deliveries), exc_info=True)
 
 
 def is_permanent_failure(exc: BaseException) -> bool:
@@ -260,15 +309,88 @@ def build_email(delivery: Delivery, attachments: Sequence[Attachment], connectio
     return email
 
 
-def _send_batch(batch: list[Delivery]) -> int:
+@contextlib.contextmanager
+def _soft_time_limit_held() -> Iterator[None]:
+    """Hold Celery's soft time limit back until the block ends.
+
+    The limit arrives as a signal whose handler raises SoftTimeLimitExceeded wherever the job is: inside
+    SMTP DATA, or between the server's answer and the record of it, it would leave an accepted message
+    unrecorded, to be sent again. Here the signal is noted and raised again once the block is over.
+    Only the main thread can set signal handlers; the prefork pool runs jobs there (and no other pool
+    enforces time limits by signal).
+    """
+    if (
+        SIG_SOFT_TIMEOUT is None
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(SIG_SOFT_TIMEOUT) is None  # a handler Python did not set, which it cannot restore
+    ):
+        yield
+        return
+    arrived = []
+    previous = signal.signal(SIG_SOFT_TIMEOUT, lambda signum, frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(SIG_SOFT_TIMEOUT, previous)
+        if arrived:
+            signal.raise_signal(SIG_SOFT_TIMEOUT)
+
+
+def _close_quietly(connection) -> None:
+    # QUIT on a connection the server already dropped may fail; the connection is gone either way.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        connection.close()
+
+
+def _recover_connection(connection, exc: BaseException) -> None:
+    """After a refused message, reset the SMTP session (RSET) and keep it; close a connection that broke.
+
+    A 4xx or 5xx at MAIL, RCPT or DATA leaves a working session: reconnecting each time would cost one
+    SMTP session per refusal. smtplib resets after most refusals itself, but not after every one (a 421
+    closes); an explicit RSET tells whether the session still answers.
+    """
+    smtp = getattr(connection, "connection", None)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException) and isinstance(
+        smtp, smtplib.SMTP
+    ):
+        try:
+            keep = smtp.rset()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            keep = False
+    else:
+        # A message that could not be built never reached the server; anything else may have broken it.
+        keep = isinstance(exc, ValueError | UnicodeError)
+    if not keep:
+        _close_quietly(connection)
+
+
+def _send_one(connection, delivery: Delivery, attachments: Sequence[Attachment]) -> bool:
+    """Send one claimed delivery over an open connection and record the outcome; true if it was sent."""
+    try:
+        connection.send_messages([build_email(delivery, attachments, connection)])
+    except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
+        _record_failure(delivery, exc, timezone.now())
+        _recover_connection(connection, exc)
+        return False
+    return _finish(delivery, status=Delivery.Status.SENT, sent_at=timezone.now(), last_error="")
+
+
+def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
+    """Send a claimed batch over one connection until `deadline` (monotonic); release what is left.
+
+    Return how many were sent, and false if Celery's soft time limit stopped the batch.
+    """
     batch = _skip_former_members(batch)
     if not batch:
-        return 0
+        return 0, True
     attachments = list(Attachment.objects.filter(message_id=batch[0].message_id))
     connection = get_connection()
     sent = 0
+    started = 0  # batch[:started] may have reached the server: never released, only recorded
     try:
-        for index, delivery in enumerate(batch):
+        for delivery in batch:
+            if time.monotonic() >= deadline:
+                break
             try:
                 # Given a closed connection, the SMTP backend opens and closes one per message: open it
                 # here (a no-op while open) to share it across the batch and reopen it after a failure.
@@ -278,29 +400,47 @@ def _send_batch(batch: list[Delivery]) -> int:
                 # configuration, not the recipient's): the rest of the batch waits for its retry rather
                 # than each delivery waiting out its own connection timeout.
                 now = timezone.now()
-                for waiting in batch[index:]:
+                for waiting in batch[started:]:
                     _record_failure(waiting, exc, now, permanent=False)
+                started = len(batch)
                 break
-            try:
-                connection.send_messages([build_email(delivery, attachments, connection)])
-            except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
-                _record_failure(delivery, exc, timezone.now())
-                if not is_permanent_failure(exc):
-                    # The connection may be dead: the next delivery opens a fresh one.
-                    connection.close()
-                continue
-            if _finish(delivery, status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""):
-                sent += 1
+            started += 1
+            with _soft_time_limit_held():
+                sent += _send_one(connection, delivery, attachments)
+    except SoftTimeLimitExceeded:
+        return sent, False
     finally:
-        connection.close()
-    return sent
+        # Also on the way out of an error or the soft time limit: what was not started is due again now.
+        _release(batch[started:])
+        _close_quietly(connection)
+    return sent, True
 
 
-def deliveries_send(*, message_id: int) -> int:
-    """Send every due delivery of a message, a batch per SMTP connection; return how many were sent."""
-    sent = 0
-    while batch := _claim_batch(message_id=message_id, now=timezone.now(), size=settings.OUTBOX_BATCH_SIZE):
-        sent += _send_batch(batch)
+def deliveries_send(*, message_id: int, budget_seconds: float | None = None) -> int:
+    """Send every due delivery of a message, a batch per SMTP connection; return how many were sent.
+
+    A job works for OUTBOX_JOB_BUDGET_SECONDS at most (or `budget_seconds`): then, or if Celery's soft
+    time limit comes first, it stops after the message it is sending, gives back what it claimed and did
+    not send, and enqueues a fresh job for the rest. So a large or slow fan-out is never cut off in the
+    middle of a message.
+    """
+    budget = settings.OUTBOX_JOB_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
+    sent, within_limit = 0, True
+    try:
+        while within_limit and time.monotonic() < deadline:
+            batch = _claim_batch(message_id=message_id, now=timezone.now(), size=settings.OUTBOX_BATCH_SIZE)
+            if not batch:
+                return sent
+            batch_sent, within_limit = _send_batch(batch, deadline=deadline)
+            sent += batch_sent
+    except SoftTimeLimitExceeded:
+        within_limit = False  # while claiming: nothing was sent
+    if within_limit:
+        logger.info("Sending message %s used its time budget; a fresh job sends the rest.", message_id)
+    else:
+        logger.warning("Sending message %s reached the soft time limit; a fresh job sends the rest.", message_id)
+    queue.send_message_now(message_id)
     return sent
 
 
@@ -316,9 +456,11 @@ def deliveries_sweep(*, now: datetime) -> list[int]:
     )
     if released:
         logger.warning("Released %s deliveries claimed by a worker that did not finish.", released)
+    # A first attempt still pending after two sweeps lost its job (the broker was down at enqueue, or
+    # lost the message). Enqueueing one whose job is merely slow costs a claim that finds nothing.
+    lost_before = now - timedelta(seconds=2 * settings.OUTBOX_SWEEP_SECONDS)
     due = Delivery.objects.filter(status=Delivery.Status.PENDING).filter(
-        # A retry whose time has come, or a first attempt whose job never ran (a lost broker message).
-        Q(attempts__gt=0, next_attempt_at__lte=now) | Q(next_attempt_at__lte=stale_before)
+        Q(attempts__gt=0, next_attempt_at__lte=now) | Q(next_attempt_at__lte=lost_before)
     )
     return sorted(set(due.values_list("message_id", flat=True)))
 

@@ -207,8 +207,13 @@ OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 OUTBOX_RETRY_BASE_SECONDS = float(env("OUTBOX_RETRY_BASE_SECONDS", "60"))
 OUTBOX_RETRY_MAX_SECONDS = float(env("OUTBOX_RETRY_MAX_SECONDS", "3600"))
-OUTBOX_STALE_SECONDS = float(env("OUTBOX_STALE_SECONDS", "300"))
+# A claim older than this belongs to a dead worker and is released: it must be longer than a job can
+# live (CELERY_TASK_TIME_LIMIT), or a slow but live job's deliveries would be sent twice (checked at start).
+OUTBOX_STALE_SECONDS = float(env("OUTBOX_STALE_SECONDS", "600"))
 OUTBOX_SWEEP_SECONDS = float(env("OUTBOX_SWEEP_SECONDS", "30"))
+# A send job stops claiming after this long and hands the rest to a fresh job, so that it finishes its
+# last message, and records it, well before the soft time limit (checked at start).
+OUTBOX_JOB_BUDGET_SECONDS = float(env("OUTBOX_JOB_BUDGET_SECONDS", "60"))
 
 # --- Celery ---------------------------------------------------------------------------------------
 if REDIS_URL:

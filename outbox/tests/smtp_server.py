@@ -2,8 +2,13 @@
 
 It counts SMTP sessions (one EHLO or HELO per connection that sends), keeps the Message-ID and envelope
 recipients of every message it accepted (answered 250), and can be told to
-- refuse the next N messages at DATA with a temporary 451, and
-- hold one DATA (the Nth overall) unanswered until released, to kill a worker while it waits.
+- refuse the next N messages at DATA (a temporary 451 unless `refuse_code` says otherwise),
+- refuse the next N recipients at RCPT with a temporary 450,
+- hold one DATA (the Nth overall) unanswered until released, to kill a worker while it waits,
+- take `data_delay` seconds before answering each DATA (a slow server), or `hold_seconds` before
+  accepting the held one instead of refusing it, and
+- call `on_accept(number)` just before answering 250 to the Nth DATA (to cut the worker's database
+  connection right at that moment).
 
 A refused or held message was never accepted, so it is not recorded: a correct sender tries it again.
 """
@@ -38,6 +43,12 @@ class RecordingHandler:
         self.data_commands = 0
         self.refused = 0
         self.refuse_next = 0
+        self.refuse_code = "451 4.3.0 Try again later"
+        self.refuse_rcpt_next = 0
+        self.refused_rcpt = 0
+        self.data_delay = 0.0
+        self.hold_seconds: float | None = None
+        self.on_accept = None
         self.hold_data_number: int | None = None
         self.holding = threading.Event()  # set while the held DATA waits
         self.release = threading.Event()  # set by the test to let the held DATA end (with a 451)
@@ -56,6 +67,17 @@ class RecordingHandler:
         session.host_name = hostname
         return f"250 {server.hostname}"
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self._lock:
+            refuse = self.refuse_rcpt_next > 0
+            if refuse:
+                self.refuse_rcpt_next -= 1
+                self.refused_rcpt += 1
+        if refuse:
+            return "450 4.2.1 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
             self.data_commands += 1
@@ -65,18 +87,26 @@ class RecordingHandler:
                 self.refuse_next -= 1
                 self.refused += 1
         if refuse:
-            return "451 4.3.0 Try again later"
+            return self.refuse_code
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if number == self.hold_data_number:
             self.holding.set()
-            # Poll instead of blocking: the event loop serves every other connection meanwhile.
-            while not self.release.is_set():
-                await asyncio.sleep(0.02)
-            return "451 4.3.0 Held and never accepted"
+            if self.hold_seconds is not None:
+                await asyncio.sleep(self.hold_seconds)  # then accepted: the sender may have stopped listening
+            else:
+                # Poll instead of blocking: the event loop serves every other connection meanwhile.
+                while not self.release.is_set():
+                    await asyncio.sleep(0.02)
+                return "451 4.3.0 Held and never accepted"
         parsed = email.message_from_bytes(envelope.content)
         with self._lock:
+            # Recorded as accepted before the answer leaves: from here on the server has taken the message.
             self.received.append(
                 Received(message_id=parsed["Message-ID"], recipients=tuple(r.lower() for r in envelope.rcpt_tos))
             )
+        if self.on_accept is not None:
+            self.on_accept(number)
         return "250 Message accepted for delivery"
 
     # --- Reading the record --------------------------------------------------------------------
