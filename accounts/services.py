@@ -33,12 +33,17 @@ def confirmation_token(user: User) -> str:
     return signing.TimestampSigner(salt=CONFIRM_SALT).sign_object({"id": user.pk, "email": user.email})
 
 
-def _account_mail(*, template: str, user: User, context: dict) -> None:
-    """Account emails go to an address that anyone can type: a few an hour at most, then silence."""
+def _account_mail(*, template: str, user: User, context: dict, secret: bool = False) -> None:
+    """Account emails go to an address that anyone can type: a few an hour at most, then silence.
+
+    `secret`: the email carries a single-use link, which the outbox then hides from operators.
+    """
     if not ratelimit.allow_account_email(user.email):
         logger.info("Not sending %s to user %s: too many account emails this hour.", template, user.pk)
         return
-    mail_send(template=template, recipients=[Address.for_user(user)], context={"user": user, **context})
+    mail_send(
+        template=template, recipients=[Address.for_user(user)], context={"user": user, **context}, secret=secret
+    )
 
 
 def _send_confirmation(user: User) -> None:
@@ -47,6 +52,7 @@ def _send_confirmation(user: User) -> None:
         template="signup_confirm",
         user=user,
         context={"confirm_url": url, "max_age_days": settings.SIGNUP_CONFIRM_MAX_AGE // 86400},
+        secret=True,
     )
 
 
@@ -138,7 +144,7 @@ def user_send_password_reset(*, user: User) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     url = absolute_url(reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token}))
-    _account_mail(template="password_reset", user=user, context={"reset_url": url})
+    _account_mail(template="password_reset", user=user, context={"reset_url": url}, secret=True)
 
 
 @transaction.atomic

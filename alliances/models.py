@@ -85,6 +85,11 @@ class Alliance(models.Model):
         return reverse("alliances:alliance_detail", kwargs={"slug": self.slug})
 
     @property
+    def mail_scope(self) -> str:
+        """How the outbox knows this alliance's emails (it imports no domain app, so no foreign key)."""
+        return f"alliance:{self.pk}"
+
+    @property
     def cadence_display(self) -> str:
         if self.cadence == self.Cadence.CUSTOM:
             return self.cadence_custom

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import normalize_email
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, norm_too_long_message, setting_value
-from outbox.services import Address, absolute_url, mail_send
+from outbox.models import Delivery
+from outbox.services import Address, absolute_url, deliveries_skip_pending, mail_send
 from roundtable.errors import DomainError
 
 User = get_user_model()
@@ -222,7 +223,8 @@ def _send_invitation_email(invitation: Invitation) -> None:
             "invitation": invitation,
             "accept_url": absolute_url(invitation.get_absolute_url()),
         },
-        alliance=invitation.alliance,
+        scope=invitation.alliance.mail_scope,
+        secret=True,
         reply_to=invitation.invited_by.email if invitation.invited_by else "",
     )
 
@@ -384,6 +386,9 @@ def _end_membership(member: Member, *, reason: str, by: User) -> Member:
     member.ended_by = by
     member.end_reason = reason
     member.save(update_fields=["is_active", "is_steward", "ended_at", "ended_by", "end_reason"])
+    # The alliance's emails still waiting to be sent are no longer theirs to read.
+    skip_reason = Delivery.SkipReason.LEFT if reason == Member.EndReason.LEFT else Delivery.SkipReason.REMOVED
+    deliveries_skip_pending(recipient=member.user, scope=member.alliance.mail_scope, reason=skip_reason)
     return member
 
 

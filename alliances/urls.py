@@ -1,7 +1,6 @@
 from django.urls import include, path
 
 from alliances import views
-from outbox import views as outbox_views
 
 app_name = "alliances"
 
@@ -23,8 +22,8 @@ alliance_patterns = [
     path("members/<int:pk>/deactivate/", views.member_deactivate, name="member_deactivate"),
     path("invitations/<int:pk>/cancel/", views.invitation_cancel, name="invitation_cancel"),
     path("invitations/<int:pk>/resend/", views.invitation_resend, name="invitation_resend"),
-    path("deliveries/", outbox_views.alliance_delivery_list, name="delivery_list"),
-    path("deliveries/<int:pk>/retry/", outbox_views.alliance_delivery_retry, name="delivery_retry"),
+    path("deliveries/", views.delivery_list, name="delivery_list"),
+    path("deliveries/<int:pk>/retry/", views.delivery_retry, name="delivery_retry"),
 ]
 
 urlpatterns = [

@@ -24,6 +24,8 @@ from alliances.forms import (
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.pages import render_alliance
 from alliances.services import AllianceError, InvitationInvalid
+from outbox import services as outbox_services
+from outbox.models import Delivery
 from roundtable.actions import attempt
 
 
@@ -363,3 +365,24 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return redirect(member.alliance)
     context = {"invitation": invitation, "form": form, "existing_account": existing_account}
     return render(request, "alliances/invitation_accept.html", context)
+
+
+def delivery_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """Stewards: the alliance's emails that could not be delivered, with a way to try again."""
+    member = get_stewardship(request, slug)
+    deliveries = (
+        Delivery.objects.in_scope(member.alliance.mail_scope)
+        .filter(status=Delivery.Status.FAILED)
+        .select_related("recipient")
+    )
+    return render_alliance(request, member, "alliances/delivery_list.html", {"deliveries": deliveries})
+
+
+@require_POST
+def delivery_retry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_stewardship(request, slug)
+    # Fetched within the alliance's emails: another alliance's delivery is 404 here.
+    delivery = get_object_or_404(Delivery.objects.in_scope(member.alliance.mail_scope), pk=pk)
+    outbox_services.delivery_retry(delivery=delivery)
+    messages.success(request, _("The email to %(email)s will be sent again.") % {"email": delivery.to_email})
+    return redirect("alliances:delivery_list", slug=slug)

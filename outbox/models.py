@@ -1,3 +1,4 @@
+import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -6,17 +7,22 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# An absolute link as it appears in a text or HTML body: up to the next space, quote or tag.
+LINK = re.compile(r"https?://[^\s\"'<>]+")
+
 
 class Message(models.Model):
     """One request to send an email to one or more people, recorded with the action that causes it."""
 
     template = models.CharField(_("template"), max_length=100)
-    alliance = models.ForeignKey(
-        "alliances.Alliance", on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
-    )
-    # When true, a recipient who is no longer an active member of the alliance by the time the
-    # delivery is sent gets nothing (they left or were deactivated in between).
-    members_only = models.BooleanField(_("members only"), default=False)
+    # Whose email this is, in the sending app's own words ("alliance:12"): that app lists its emails
+    # and skips pending ones by it. A string, not a foreign key, so that the outbox knows no domain app.
+    scope = models.CharField(_("scope"), max_length=100, blank=True)
+    # Unique per message when given: sending with a key already used returns the first message, so a
+    # double click or a retried request emails nobody twice.
+    key = models.CharField(_("idempotency key"), max_length=200, null=True, blank=True)
+    # The message carries a single-use link (a password reset, an invitation): operators see it redacted.
+    secret = models.BooleanField(_("carries a single-use link"), default=False)
     reply_to = models.EmailField(_("reply-to"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -24,6 +30,8 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["scope"], name="outbox_message_scope_idx")]
+        constraints = [models.UniqueConstraint(fields=["key"], name="outbox_message_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.template} #{self.pk}"
@@ -49,8 +57,8 @@ class DeliveryQuerySet(models.QuerySet):
     def due(self, now):
         return self.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
 
-    def for_alliance(self, alliance):
-        return self.filter(message__alliance=alliance)
+    def in_scope(self, scope: str):
+        return self.filter(message__scope=scope)
 
 
 class Delivery(models.Model):
@@ -66,6 +74,10 @@ class Delivery(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
+
+    class SkipReason(models.TextChoices):
+        LEFT = "left", _("The recipient left before it was sent.")
+        REMOVED = "removed", _("The recipient was removed before it was sent.")
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
     recipient = models.ForeignKey(
@@ -89,6 +101,7 @@ class Delivery(models.Model):
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    skip_reason = models.CharField(_("why skipped"), max_length=20, choices=SkipReason.choices, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = DeliveryQuerySet.as_manager()
@@ -110,6 +123,25 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email}"
+
+    @property
+    def text_for_operators(self) -> str:
+        return self._redacted(self.body_text)
+
+    @property
+    def html_for_operators(self) -> str:
+        return self._redacted(self.body_html)
+
+    def _redacted(self, body: str) -> str:
+        """The body with its links removed if the message carries a single-use link.
+
+        An operator reading the outbox must not be able to use someone's reset or invitation link; the
+        stored body stays whole, because it is what the worker sends. Every absolute link goes, not
+        only those to SITE_URL: the setting may have changed since the message was recorded.
+        """
+        if not self.message.secret:
+            return body
+        return LINK.sub(str(_("[link removed]")), body)
 
     @staticmethod
     def new_message_id() -> str:

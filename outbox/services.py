@@ -27,14 +27,12 @@ from email.utils import formataddr
 from billiard.pool import SIG_SOFT_TIMEOUT
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from alliances.models import Member
 from outbox import queue
 from outbox.models import Attachment, Delivery, Message
 
@@ -94,8 +92,9 @@ def mail_send(
     template: str,
     recipients: Iterable[Address],
     context: dict | None = None,
-    alliance=None,
-    members_only: bool = False,
+    scope: str = "",
+    key: str | None = None,
+    secret: bool = False,
     reply_to: str = "",
     attachments: Sequence[File] = (),
 ) -> Message:
@@ -104,11 +103,27 @@ def mail_send(
     Call it inside the transaction of the action that causes the email. Each recipient's copy is
     rendered now, in their language and time zone, and `recipient` is added to its context.
     Inactive accounts and repeated addresses get nothing.
+
+    - `scope` says whose email it is, in the caller's words ("alliance:12"): see `deliveries_skip_pending`.
+    - `key`, unique per message: a second call with the same key records and sends nothing and returns
+      the first message, so a double click or a retried request emails nobody twice.
+    - `secret`: the email carries a single-use link (reset, confirmation, invitation); the outbox pages
+      and the admin show it with its links removed.
     """
     with transaction.atomic():
-        message = Message.objects.create(
-            template=template, alliance=alliance, members_only=members_only, reply_to=reply_to
-        )
+        try:
+            # A savepoint of its own: a key already used leaves the caller's transaction usable. On
+            # PostgreSQL a concurrent insert of the same key waits here until the other transaction
+            # ends, then fails if it committed, so two simultaneous requests also record one message.
+            with transaction.atomic():
+                message = Message.objects.create(
+                    template=template, scope=scope, key=key, secret=secret, reply_to=reply_to
+                )
+        except IntegrityError:
+            if key is None:
+                raise
+            logger.info("Not sending %s again: its key %r was used before.", template, key)
+            return Message.objects.get(key=key)
         Attachment.objects.bulk_create(
             Attachment(message=message, filename=f.filename, mimetype=f.mimetype, content=f.content)
             for f in attachments
@@ -271,25 +286,6 @@ def _record_failure(delivery: Delivery, exc: BaseException, now: datetime, *, pe
         )
 
 
-def _skip_former_members(batch: list[Delivery]) -> list[Delivery]:
-    """Drop (and mark skipped) deliveries to people who left the alliance after the email was recorded."""
-    message = batch[0].message
-    if not (message.members_only and message.alliance_id):
-        return batch
-    members = set(
-        Member.objects.active()
-        .filter(alliance_id=message.alliance_id, user_id__in=[d.recipient_id for d in batch])
-        .values_list("user_id", flat=True)
-    )
-    keep = []
-    for delivery in batch:
-        if delivery.recipient_id in members:
-            keep.append(delivery)
-        else:
-            _finish(delivery, status=Delivery.Status.SKIPPED, last_error="No longer a member of the alliance.")
-    return keep
-
-
 def build_email(delivery: Delivery, attachments: Sequence[Attachment], connection=None) -> EmailMultiAlternatives:
     message = delivery.message
     email = EmailMultiAlternatives(
@@ -380,9 +376,6 @@ def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
 
     Return how many were sent, and false if Celery's soft time limit stopped the batch.
     """
-    batch = _skip_former_members(batch)
-    if not batch:
-        return 0, True
     attachments = list(Attachment.objects.filter(message_id=batch[0].message_id))
     connection = get_connection()
     sent = 0
@@ -466,10 +459,8 @@ def deliveries_sweep(*, now: datetime) -> list[int]:
 
 
 @transaction.atomic
-def delivery_retry(*, delivery: Delivery, alliance=None) -> Delivery:
-    """Give a failed delivery a fresh set of attempts (a steward's "Retry")."""
-    if alliance is not None and delivery.message.alliance_id != alliance.pk:
-        raise PermissionDenied
+def delivery_retry(*, delivery: Delivery) -> Delivery:
+    """Give a failed delivery a fresh set of attempts (a steward's "Retry", fetched within their scope)."""
     changed = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
         status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
@@ -477,3 +468,14 @@ def delivery_retry(*, delivery: Delivery, alliance=None) -> Delivery:
         queue.send_message_on_commit(delivery.message_id)
     delivery.refresh_from_db()
     return delivery
+
+
+def deliveries_skip_pending(*, recipient, scope: str, reason: Delivery.SkipReason) -> int:
+    """Skip what is still waiting to be sent to someone who no longer belongs to `scope`; return how many.
+
+    The domain app calls it when, say, a member leaves an alliance: its emails recorded before then are
+    not sent to them. A delivery already being sent is left to finish.
+    """
+    return Delivery.objects.filter(recipient=recipient, message__scope=scope, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.SKIPPED, skip_reason=reason
+    )

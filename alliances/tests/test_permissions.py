@@ -76,7 +76,7 @@ def _cases(names: set[str] | None = None) -> list:
 @pytest.fixture
 def targets(alliance, steward) -> dict[str, int]:
     """One object of each kind a URL can point at, keyed by the entity its URL name starts with."""
-    delivery = DeliveryFactory(message__alliance=alliance, status=Delivery.Status.FAILED)
+    delivery = DeliveryFactory(message__scope=alliance.mail_scope, status=Delivery.Status.FAILED)
     return {
         "norm": NormFactory(alliance=alliance).pk,
         "member": MemberFactory(alliance=alliance, user__display_name="Tom Target").pk,

@@ -7,14 +7,11 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core import mail
-from django.core.exceptions import PermissionDenied
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from alliances.models import Member
-from alliances.tests.factories import AllianceFactory
 from outbox import services
 from outbox.models import Delivery, Message
 from outbox.services import Address, File
@@ -177,6 +174,55 @@ def test_inactive_user_gets_no_delivery(member):
     message = _reset_mail(member, gone)
 
     assert list(message.deliveries.values_list("recipient", flat=True)) == [member.pk]
+
+
+def test_sending_with_a_key_already_used_emails_nobody_twice(
+    member, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    key = "meetings.agenda:7:3"
+    with django_capture_on_commit_callbacks(execute=True) as first_callbacks:
+        first = _reset_mail(member, steward, key=key)
+    # A double click: the same action again, in a request of its own.
+    with django_capture_on_commit_callbacks(execute=True) as second_callbacks:
+        second = _reset_mail(member, steward, key=key)
+
+    assert second.pk == first.pk
+    assert Message.objects.count() == 1
+    assert Delivery.objects.count() == 2
+    assert (len(first_callbacks), len(second_callbacks)) == (1, 0)
+    assert sorted(email.to[0] for email in mailoutbox) == sorted(
+        [f"Mia Member <{member.email}>", f"Stella Steward <{steward.email}>"]
+    )
+
+
+def test_a_used_key_leaves_the_callers_transaction_usable(member):
+    _reset_mail(member, key="k")
+
+    with transaction.atomic():
+        again = _reset_mail(member, key="k")
+        other = _reset_mail(member, key="another")
+
+    assert again.deliveries.count() == 1
+    assert other.deliveries.count() == 1
+    assert Message.objects.count() == 2
+
+
+def test_messages_without_a_key_are_each_sent(member, mailoutbox):
+    first, second = _reset_mail(member), _reset_mail(member)
+
+    assert first.pk != second.pk
+    assert services.deliveries_send(message_id=first.pk) + services.deliveries_send(message_id=second.pk) == 2
+
+
+def test_the_secret_flag_is_recorded_and_the_stored_body_keeps_its_link(member):
+    message = _reset_mail(member, secret=True)
+    delivery = message.deliveries.get()
+
+    assert message.secret is True
+    assert "http://x/reset" in delivery.body_text
+    assert "http://x/reset" not in delivery.text_for_operators
+    assert "[link removed]" in delivery.text_for_operators
+    assert "http://x/reset" not in delivery.html_for_operators
 
 
 # --- Sending -----------------------------------------------------------------------------------------
@@ -478,37 +524,37 @@ def test_failure_for_one_recipient_does_not_stop_the_others(backend, member, ste
     assert [email.to for email in mailoutbox] == [[f"Stella Steward <{steward.email}>"]]
 
 
-# --- Members only ------------------------------------------------------------------------------------
+# --- Skipping those who left ------------------------------------------------------------------------
 
 
-def test_member_who_left_before_sending_is_skipped(alliance, steward, member, mailoutbox):
-    message = _reset_mail(steward, member, alliance=alliance, members_only=True)
-    Member.objects.filter(alliance=alliance, user=member).update(
-        is_active=False, ended_at=timezone.now(), end_reason=Member.EndReason.LEFT
+def test_skipping_pending_deliveries_of_a_scope_spares_everyone_else(steward, member, mailoutbox):
+    message = _reset_mail(steward, member, scope="alliance:1")
+    other_scope = _reset_mail(member, scope="alliance:2")
+    already_sent = _reset_mail(member, scope="alliance:1")
+    services.deliveries_send(message_id=already_sent.pk)
+    mailoutbox.clear()
+
+    skipped = services.deliveries_skip_pending(recipient=member, scope="alliance:1", reason=Delivery.SkipReason.LEFT)
+
+    assert skipped == 1
+    assert services.deliveries_send(message_id=message.pk) == 1
+    assert services.deliveries_send(message_id=other_scope.pk) == 1
+    gone = message.deliveries.get(recipient=member)
+    assert (gone.status, gone.skip_reason, gone.last_error) == (Delivery.Status.SKIPPED, "left", "")
+    assert already_sent.deliveries.get().status == Delivery.Status.SENT
+    assert sorted(email.to[0] for email in mailoutbox) == sorted(
+        [f"Stella Steward <{steward.email}>", f"Mia Member <{member.email}>"]
     )
 
-    assert services.deliveries_send(message_id=message.pk) == 1
 
-    skipped = message.deliveries.get(recipient=member)
-    assert (skipped.status, skipped.claim_token) == (Delivery.Status.SKIPPED, None)
-    assert skipped.last_error == "No longer a member of the alliance."
-    assert message.deliveries.get(recipient=steward).status == Delivery.Status.SENT
-    assert [email.to for email in mailoutbox] == [[f"Stella Steward <{steward.email}>"]]
+def test_a_delivery_being_sent_is_not_skipped(member):
+    message = _reset_mail(member, scope="alliance:1")
+    [claimed] = services._claim_batch(message_id=message.pk, now=timezone.now(), size=10)
 
+    assert services.deliveries_skip_pending(recipient=member, scope="alliance:1", reason="left") == 0
 
-def test_members_only_message_skips_someone_who_never_was_a_member(alliance, member, outsider, mailoutbox):
-    message = _reset_mail(member, outsider, alliance=alliance, members_only=True)
-
-    assert services.deliveries_send(message_id=message.pk) == 1
-
-    assert message.deliveries.get(recipient=outsider).status == Delivery.Status.SKIPPED
-
-
-def test_message_not_limited_to_members_reaches_someone_who_left(alliance, member, mailoutbox):
-    message = _reset_mail(member, alliance=alliance)
-    Member.objects.filter(alliance=alliance, user=member).update(is_active=False)
-
-    assert services.deliveries_send(message_id=message.pk) == 1
+    claimed.refresh_from_db()
+    assert claimed.status == Delivery.Status.SENDING
 
 
 # --- Sweeping ----------------------------------------------------------------------------------------
@@ -587,13 +633,11 @@ def test_released_delivery_is_sent_by_the_next_job(settings, mailoutbox):
 # --- Retry by a steward ------------------------------------------------------------------------------
 
 
-def test_retrying_a_failed_delivery_sends_it_again_on_commit(alliance, django_capture_on_commit_callbacks, mailoutbox):
-    delivery = DeliveryFactory(
-        message__alliance=alliance, status=Delivery.Status.FAILED, attempts=8, last_error="451 Try again later"
-    )
+def test_retrying_a_failed_delivery_sends_it_again_on_commit(django_capture_on_commit_callbacks, mailoutbox):
+    delivery = DeliveryFactory(status=Delivery.Status.FAILED, attempts=8, last_error="451 Try again later")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        retried = services.delivery_retry(delivery=delivery, alliance=alliance)
+        retried = services.delivery_retry(delivery=delivery)
 
         assert (retried.status, retried.attempts) == (Delivery.Status.PENDING, 0)
         assert mailoutbox == []
@@ -605,27 +649,16 @@ def test_retrying_a_failed_delivery_sends_it_again_on_commit(alliance, django_ca
     assert email.to == [delivery.to_email]
 
 
-def test_retrying_a_sent_delivery_changes_nothing(alliance, django_capture_on_commit_callbacks, mailoutbox):
+def test_retrying_a_sent_delivery_changes_nothing(django_capture_on_commit_callbacks, mailoutbox):
     sent_at = NOW
-    delivery = DeliveryFactory(message__alliance=alliance, status=Delivery.Status.SENT, attempts=1, sent_at=sent_at)
+    delivery = DeliveryFactory(status=Delivery.Status.SENT, attempts=1, sent_at=sent_at)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        retried = services.delivery_retry(delivery=delivery, alliance=alliance)
+        retried = services.delivery_retry(delivery=delivery)
 
     assert callbacks == []
     assert (retried.status, retried.attempts, retried.sent_at) == (Delivery.Status.SENT, 1, sent_at)
     assert mailoutbox == []
-
-
-def test_retrying_another_alliances_delivery_is_denied(alliance, django_capture_on_commit_callbacks):
-    delivery = DeliveryFactory(message__alliance=AllianceFactory(), status=Delivery.Status.FAILED, attempts=8)
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(PermissionDenied):
-        services.delivery_retry(delivery=delivery, alliance=alliance)
-
-    assert callbacks == []
-    delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED, 8)
 
 
 class UnreachableBackend(ScriptedBackend):

@@ -34,7 +34,7 @@ def _violations(page) -> list[str]:
 
 @pytest.fixture
 def data(db):
-    steward = UserFactory(email="stella@example.org", display_name="Stella Steward", is_staff=True)
+    steward = UserFactory(email="stella@example.org", display_name="Stella Steward", is_staff=True, is_superuser=True)
     alliance = AllianceFactory(name="Barrio Readers", slug="barrio-readers")
     MemberFactory(alliance=alliance, user=steward, is_steward=True, organisation="Escuela Montessori")
     MemberFactory(alliance=alliance, user__display_name="Mia Member")
@@ -56,7 +56,7 @@ def data(db):
     )
     invitation = InvitationFactory(alliance=alliance, invited_by=steward)
     delivery = DeliveryFactory(
-        message=MessageFactory(alliance=alliance), status=Delivery.Status.FAILED, last_error="550 No such user"
+        message=MessageFactory(scope=alliance.mail_scope), status=Delivery.Status.FAILED, last_error="550 No such user"
     )
     return {"steward": steward, "alliance": alliance, "norm": norm, "invitation": invitation, "delivery": delivery}
 
