@@ -1,16 +1,18 @@
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.validators import validate_email
 from django.utils.formats import number_format
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import SignUpForm, TimeZoneField
-from alliances.models import Alliance, Member, Norm, norm_too_long_message
+from alliances.models import Alliance, Invitation, Member, Norm, norm_too_long_message
 from alliances.services import RESERVED_SLUGS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+EMAIL_MAX_LENGTH = Invitation._meta.get_field("email").max_length
 
 
 class AllianceForm(forms.Form):
@@ -91,6 +93,13 @@ class NormForm(forms.ModelForm):
 
 class LogisticsForm(forms.ModelForm):
     time_zone = TimeZoneField(help_text=_("Meeting times are in this time zone."))
+    # Not required: a post without it (a page from before this field) keeps the saved language.
+    language = forms.ChoiceField(
+        label=_("Language of invitations"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("The people a steward invites may have no account yet: their invitation is in this language."),
+    )
 
     class Meta:
         model = Alliance
@@ -101,6 +110,7 @@ class LogisticsForm(forms.ModelForm):
             "meeting_time",
             "meeting_duration_minutes",
             "time_zone",
+            "language",
             "venue_address",
             "video_link",
             "info_sharing",
@@ -127,6 +137,9 @@ class LogisticsForm(forms.ModelForm):
             self.add_error("meeting_duration_minutes", _("Enter a duration between 5 and 1440 minutes."))
         return cleaned
 
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or self.instance.language
+
 
 class InvitationForm(forms.Form):
     emails = forms.CharField(
@@ -134,21 +147,52 @@ class InvitationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         help_text=_("One or more addresses, separated by commas, spaces or new lines."),
     )
+    # Not required: a post without it (a page from before this field) gets the alliance's language.
+    language = forms.ChoiceField(
+        label=_("Language of the invitation"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_(
+            "The people you invite may have no account yet: their email and the invitation page are in this "
+            "language. They can switch on the page, and choose their own when they join."
+        ),
+    )
+
+    def __init__(self, *args, alliance: Alliance | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if alliance is not None:
+            self.fields["language"].initial = alliance.language
 
     def clean_emails(self) -> list[str]:
         raw = [part for part in re.split(r"[\s,;]+", self.cleaned_data["emails"]) if part]
         if not raw:
             raise forms.ValidationError(_("Enter at least one email address."))
+        errors = []
+        # Longer than the column holds, though the address syntax (up to 320 characters) allows it.
+        too_long = [address for address in raw if len(address) > EMAIL_MAX_LENGTH]
+        if too_long:
+            errors.append(
+                forms.ValidationError(
+                    _("These addresses are longer than %(limit)d characters: %(addresses)s")
+                    % {"limit": EMAIL_MAX_LENGTH, "addresses": ", ".join(Truncator(a).chars(40) for a in too_long)}
+                )
+            )
         invalid = []
         for address in raw:
+            if len(address) > EMAIL_MAX_LENGTH:
+                continue
             try:
                 validate_email(address)
             except forms.ValidationError:
                 invalid.append(address)
         if invalid:
-            raise forms.ValidationError(
-                _("These are not valid email addresses: %(addresses)s") % {"addresses": ", ".join(invalid)}
+            errors.append(
+                forms.ValidationError(
+                    _("These are not valid email addresses: %(addresses)s") % {"addresses": ", ".join(invalid)}
+                )
             )
+        if errors:
+            raise forms.ValidationError(errors)
         return list(dict.fromkeys(address.lower() for address in raw))
 
 

@@ -1,3 +1,4 @@
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -303,9 +304,19 @@ def new_invitation_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# What new_invitation_token() makes (token_urlsafe: letters, digits, "-" and "_"). Anything else in a link is
+# refused before the database sees it: PostgreSQL rejects a NUL in a query with an error, not a miss.
+INVITATION_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 class InvitationQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(status=Invitation.Status.PENDING, expires_at__gt=timezone.now())
+
+    def with_token(self, token: str):
+        if not INVITATION_TOKEN.fullmatch(token):
+            return self.none()
+        return self.filter(token=token)
 
 
 class Invitation(models.Model):
@@ -359,3 +370,7 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+    def is_for(self, user) -> bool:
+        """Whether `user` holds the invited address: only they may accept (addresses compare lower-cased)."""
+        return user.is_authenticated and user.email.strip().lower() == self.email

@@ -1,13 +1,15 @@
 """Every change to an alliance, its charter and its members. Views, commands and admin call these."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import normalize_email
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, norm_too_long_message, setting_value
@@ -24,6 +26,7 @@ LOGISTICS_FIELDS = [
     "meeting_time",
     "meeting_duration_minutes",
     "time_zone",
+    "language",
     "venue_address",
     "video_link",
     "info_sharing",
@@ -56,7 +59,12 @@ def alliance_create(*, name: str, slug: str, created_by: User, organisation: str
         # A savepoint: two people choosing the same address at once get a clear error, not a 500.
         with transaction.atomic():
             alliance = Alliance.objects.create(
-                name=name, slug=slug, created_by=created_by, time_zone=created_by.time_zone
+                name=name,
+                slug=slug,
+                created_by=created_by,
+                time_zone=created_by.time_zone,
+                # Invitations are written in this language by default: its founder's is the best guess.
+                language=created_by.language,
             )
     except IntegrityError as exc:
         raise AllianceError(_("That web address is taken. Choose another.")) from exc
@@ -209,11 +217,45 @@ def norm_retire(*, norm: Norm, by: User) -> Norm:
 # --- Invitations ------------------------------------------------------------------------------------
 
 
+class InvitationSkip(models.TextChoices):
+    """Why an address of a batch was not invited; the other addresses still are."""
+
+    ALREADY_MEMBER = "already_member", gettext_lazy("already a member")
+    ALREADY_INVITED = "already_invited", gettext_lazy("already invited")
+
+
+class InvitationSkipped(AllianceError):
+    """This address is not invited again; a batch skips it and goes on with the others."""
+
+    def __init__(self, *, email: str, reason: InvitationSkip) -> None:
+        if reason == InvitationSkip.ALREADY_MEMBER:
+            text = _("%(email)s is already a member.")
+        else:
+            text = _("%(email)s has already been invited. Resend the invitation from the list below.")
+        super().__init__(text % {"email": email})
+        self.email = email
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class InvitationResult:
+    """One address of a batch: the invitation sent to it, or why it was skipped."""
+
+    email: str
+    invitation: Invitation | None = None
+    skipped: InvitationSkip | None = None
+
+
 def _send_invitation_email(invitation: Invitation) -> None:
     user = User.objects.filter(email__iexact=invitation.email).first()
-    # Someone without an account yet is written to in the inviting steward's language.
-    language = invitation.invited_by.language if invitation.invited_by else settings.LANGUAGE_CODE
-    recipient = Address.for_user(user) if user else Address(email=invitation.email, language=language)
+    if user:
+        recipient = Address.for_user(user)
+    else:
+        # No account, so no preference of theirs: the language the steward chose for this invitation, and
+        # the alliance's time zone for the expiry date.
+        recipient = Address(
+            email=invitation.email, language=invitation.language, time_zone=invitation.alliance.time_zone
+        )
     mail_send(
         template="invitation",
         recipients=[recipient],
@@ -230,15 +272,21 @@ def _send_invitation_email(invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def invitation_create(*, alliance: Alliance, email: str, invited_by: User) -> Invitation:
+def invitation_create(*, alliance: Alliance, email: str, invited_by: User, language: str | None = None) -> Invitation:
+    """Invite one address, in `language` (default: the alliance's). Raises InvitationSkipped for an
+    address that is already a member or already invited."""
     email = normalize_email(email)
+    if len(email) > Invitation._meta.get_field("email").max_length:
+        # The form says this first; a command or a script gets the same words instead of a database error.
+        raise AllianceError(_("An email address can have at most 254 characters."))
+    language = language or alliance.language
+    if language not in dict(settings.LANGUAGES):
+        raise AllianceError(_("Choose a language from the list."))
     if Member.objects.active().filter(alliance=alliance, user__email__iexact=email).exists():
-        raise AllianceError(_("%(email)s is already a member.") % {"email": email})
+        raise InvitationSkipped(email=email, reason=InvitationSkip.ALREADY_MEMBER)
     existing = Invitation.objects.filter(alliance=alliance, email=email, status=Invitation.Status.PENDING).first()
     if existing and not existing.is_expired:
-        raise AllianceError(
-            _("%(email)s has already been invited. Resend the invitation from the list below.") % {"email": email}
-        )
+        raise InvitationSkipped(email=email, reason=InvitationSkip.ALREADY_INVITED)
     if existing:
         # An expired invitation makes way for the new one.
         existing.status = Invitation.Status.CANCELLED
@@ -247,11 +295,15 @@ def invitation_create(*, alliance: Alliance, email: str, invited_by: User) -> In
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
-                alliance=alliance, email=email, invited_by=invited_by, expires_at=Invitation.default_expiry()
+                alliance=alliance,
+                email=email,
+                language=language,
+                invited_by=invited_by,
+                expires_at=Invitation.default_expiry(),
             )
     except IntegrityError as exc:
         # Two stewards inviting the same address at the same moment.
-        raise AllianceError(_("%(email)s has already been invited.") % {"email": email}) from exc
+        raise InvitationSkipped(email=email, reason=InvitationSkip.ALREADY_INVITED) from exc
     _send_invitation_email(invitation)
     return invitation
 
@@ -281,9 +333,16 @@ def invitation_cancel(*, invitation: Invitation, by: User) -> Invitation:
 
 
 class InvitationInvalid(Exception):
-    """An invitation link that cannot be used; `reason` picks the page that explains why."""
+    """An invitation link that cannot be used; `reason` picks what the page explains."""
 
-    def __init__(self, reason: str, invitation: Invitation | None = None) -> None:
+    class Reason(models.TextChoices):
+        # The labels are the page's heading.
+        INVALID = "invalid", gettext_lazy("This invitation link is not valid")
+        USED = "used", gettext_lazy("This invitation has been used already")
+        CANCELLED = "cancelled", gettext_lazy("This invitation was cancelled")
+        EXPIRED = "expired", gettext_lazy("This invitation has expired")
+
+    def __init__(self, reason: "InvitationInvalid.Reason", invitation: Invitation | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.invitation = invitation
@@ -291,18 +350,22 @@ class InvitationInvalid(Exception):
 
 def invitation_check(invitation: Invitation) -> None:
     if invitation.status == Invitation.Status.ACCEPTED:
-        raise InvitationInvalid("used", invitation)
+        raise InvitationInvalid(InvitationInvalid.Reason.USED, invitation)
     if invitation.status == Invitation.Status.CANCELLED:
-        raise InvitationInvalid("cancelled", invitation)
+        raise InvitationInvalid(InvitationInvalid.Reason.CANCELLED, invitation)
     if invitation.is_expired:
-        raise InvitationInvalid("expired", invitation)
+        raise InvitationInvalid(InvitationInvalid.Reason.EXPIRED, invitation)
 
 
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User, organisation: str = "") -> Member:
-    """Join the alliance with an existing account. The link works once."""
+    """Join the alliance with the invited address's account. The link works once, for that address only."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     invitation_check(invitation)
+    if not invitation.is_for(user):
+        # Whoever holds the link is not necessarily the person invited (a forwarded email, a shared screen):
+        # the invitation page explains this before anyone gets here.
+        raise PermissionDenied
     member = Member.objects.filter(alliance=invitation.alliance, user=user).first()
     if member and member.is_active:
         raise AllianceError(_("You are already a member of %(alliance)s.") % {"alliance": invitation.alliance})
@@ -317,7 +380,7 @@ def invitation_accept(*, invitation: Invitation, user: User, organisation: str =
         member.save()
     else:
         member = Member.objects.create(alliance=invitation.alliance, user=user, organisation=organisation)
-    if not user.is_email_confirmed and normalize_email(user.email) == invitation.email:
+    if not user.is_email_confirmed:
         # The link reached this address: that confirms it.
         user.email_confirmed_at = timezone.now()
         user.save(update_fields=["email_confirmed_at"])
@@ -415,6 +478,20 @@ def member_set_organisation(*, member: Member, organisation: str) -> Member:
 
 
 @transaction.atomic
-def invitations_create(*, alliance: Alliance, emails: list[str], invited_by: User) -> list[Invitation]:
-    """Invite several people at once: all of them, or (on the first problem) none."""
-    return [invitation_create(alliance=alliance, email=email, invited_by=invited_by) for email in emails]
+def invitations_create(
+    *, alliance: Alliance, emails: list[str], invited_by: User, language: str | None = None
+) -> list[InvitationResult]:
+    """Invite several people at once, in `language` (default: the alliance's).
+
+    An address that is already a member or already invited is skipped, and its result says why; the
+    others are invited. Any other problem (a bad language, an address too long) invites nobody.
+    """
+    results = []
+    for email in emails:
+        try:
+            invitation = invitation_create(alliance=alliance, email=email, invited_by=invited_by, language=language)
+        except InvitationSkipped as skipped:
+            results.append(InvitationResult(email=skipped.email, skipped=skipped.reason))
+        else:
+            results.append(InvitationResult(email=invitation.email, invitation=invitation))
+    return results

@@ -1,10 +1,13 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -23,7 +26,7 @@ from alliances.forms import (
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.pages import render_alliance
-from alliances.services import AllianceError, InvitationInvalid
+from alliances.services import AllianceError, InvitationInvalid, InvitationResult, InvitationSkip
 from outbox import services as outbox_services
 from outbox.models import Delivery
 from roundtable.actions import attempt
@@ -196,7 +199,7 @@ def _member_list_context(member: Member, form: InvitationForm | None = None) -> 
         "former_members": Member.objects.filter(alliance=alliance, is_active=False).select_related("user", "ended_by"),
     }
     if member.is_steward:
-        context["invitation_form"] = form or InvitationForm()
+        context["invitation_form"] = form or InvitationForm(alliance=alliance)
         context["invitations"] = (
             Invitation.objects.filter(alliance=alliance, status=Invitation.Status.PENDING)
             .select_related("invited_by")
@@ -210,22 +213,41 @@ def member_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render_alliance(request, member, "alliances/member_list.html", _member_list_context(member))
 
 
+# Said once per reason, listing the addresses: a pasted list of twenty can hold many of the same kind.
+INVITATION_SKIPPED_MESSAGES = {
+    InvitationSkip.ALREADY_MEMBER: gettext_lazy("Not invited, already a member: %(emails)s."),
+    InvitationSkip.ALREADY_INVITED: gettext_lazy(
+        "Not invited again, already invited: %(emails)s. To send the email again, use “Resend” below."
+    ),
+}
+
+
+def _report_invitations(request: HttpRequest, results: list[InvitationResult]) -> None:
+    invited = [result.email for result in results if result.invitation]
+    if invited:
+        messages.success(request, _("Invitation sent to %(emails)s.") % {"emails": ", ".join(invited)})
+    for reason, text in INVITATION_SKIPPED_MESSAGES.items():
+        skipped = [result.email for result in results if result.skipped == reason]
+        if skipped:
+            messages.warning(request, text % {"emails": ", ".join(skipped)})
+
+
 @require_POST
 def invitation_create(request: HttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
-    form = InvitationForm(request.POST)
+    form = InvitationForm(request.POST, alliance=member.alliance)
     if form.is_valid():
         try:
-            invitations = services.invitations_create(
-                alliance=member.alliance, emails=form.cleaned_data["emails"], invited_by=request.user
+            results = services.invitations_create(
+                alliance=member.alliance,
+                emails=form.cleaned_data["emails"],
+                invited_by=request.user,
+                language=form.cleaned_data["language"],
             )
         except AllianceError as error:
             form.add_error("emails", str(error))
         else:
-            messages.success(
-                request,
-                _("Invitation sent to %(emails)s.") % {"emails": ", ".join(i.email for i in invitations)},
-            )
+            _report_invitations(request, results)
             return redirect("alliances:member_list", slug=slug)
     context = _member_list_context(member, form)
     return render_alliance(request, member, "alliances/member_list.html", context, status=400)
@@ -318,26 +340,52 @@ def member_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render_alliance(request, member, "alliances/member_form.html", {"form": form})
 
 
+def _invitation_invalid(
+    request: HttpRequest, reason: InvitationInvalid.Reason, invitation: Invitation | None = None
+) -> HttpResponse:
+    context = {"reason": reason, "Reason": InvitationInvalid.Reason, "invitation": invitation}
+    status = 404 if reason == InvitationInvalid.Reason.INVALID else 410
+    return render(request, "alliances/invitation_invalid.html", context, status=status)
+
+
+def _use_invitation_language(request: HttpRequest, invitation: Invitation) -> None:
+    # The invited person may have no account yet, so no language of their own: the one the steward chose,
+    # unless this visitor has picked one with the language switch (the cookie) or is signed in.
+    if not request.user.is_authenticated and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        translation.activate(invitation.language)
+        request.LANGUAGE_CODE = invitation.language
+
+
 @login_not_required
 @sensitive_post_parameters("password1", "password2")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in an invitation email: join with this account, or make one for the invited address."""
-    invitation = Invitation.objects.select_related("alliance", "invited_by").filter(token=token).first()
+    """The link in an invitation email: join with the invited address's account, or make that account."""
+    invitation = Invitation.objects.with_token(token).select_related("alliance", "invited_by").first()
     if invitation is None:
-        return render(request, "alliances/invitation_invalid.html", {"reason": "invalid"}, status=404)
+        return _invitation_invalid(request, InvitationInvalid.Reason.INVALID)
+    _use_invitation_language(request, invitation)
     try:
         services.invitation_check(invitation)
     except InvitationInvalid as exc:
-        context = {"reason": exc.reason, "invitation": invitation}
-        return render(request, "alliances/invitation_invalid.html", context, status=410)
+        return _invitation_invalid(request, exc.reason, invitation)
 
     user = request.user
+    if user.is_authenticated and not invitation.is_for(user):
+        # Only the invited address may accept: the page says to whom it was sent and offers to sign out.
+        status = 403 if request.method == "POST" else 200
+        context = {"invitation": invitation, "other_account": True}
+        return render(request, "alliances/invitation_accept.html", context, status=status)
     existing_account = None
     if user.is_authenticated:
         form = InvitationAcceptForm(request.POST or None)
     else:
         existing_account = User.objects.filter(email__iexact=invitation.email).exists()
-        form = None if existing_account else NewMemberAccountForm(request.POST or None, email=invitation.email)
+        initial = {"language": translation.get_language()}
+        form = (
+            None
+            if existing_account
+            else NewMemberAccountForm(request.POST or None, email=invitation.email, initial=initial)
+        )
 
     if request.method == "POST" and form is not None and form.is_valid():
         try:
@@ -356,8 +404,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 )
                 auth_login(request, member.user, backend="accounts.backends.EmailBackend")
         except InvitationInvalid as exc:
-            context = {"reason": exc.reason, "invitation": invitation}
-            return render(request, "alliances/invitation_invalid.html", context, status=410)
+            return _invitation_invalid(request, exc.reason, invitation)
         except AllianceError as error:
             form.add_error(None, str(error))
         else:

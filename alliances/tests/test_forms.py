@@ -7,7 +7,7 @@ from django.utils import translation
 from alliances import services
 from alliances.forms import AllianceForm, InvitationForm, LogisticsForm, NewMemberAccountForm, NormForm
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
-from alliances.tests.factories import InvitationFactory, NormFactory
+from alliances.tests.factories import NormFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -167,38 +167,6 @@ def test_invalid_address_in_the_list_is_shown_and_the_valid_one_is_not_invited_e
     assert errors == ["These are not valid email addresses: not-an-email"]
     assert "not-an-email" in response.content.decode()
     assert not Invitation.objects.exists()
-    assert mailoutbox == []
-
-
-def test_inviting_an_existing_member_is_refused_and_nobody_in_the_list_is_invited(
-    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
-):
-    client.force_login(steward)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url("invitation_create", alliance), {"emails": f"ana@example.org, {member.email}"})
-
-    assert response.status_code == 400
-    [error] = _field_errors(response, "invitation_form", "emails")
-    assert f"{member.email} is already a member" in error
-    assert "is already a member" in response.content.decode()
-    assert not Invitation.objects.exists()
-    assert mailoutbox == []
-
-
-def test_inviting_an_already_invited_address_is_refused_and_nothing_is_half_saved(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
-):
-    pending = InvitationFactory(alliance=alliance, email="ben@example.org")
-    client.force_login(steward)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url("invitation_create", alliance), {"emails": "ana@example.org\nBen@example.org"})
-
-    assert response.status_code == 400
-    [error] = _field_errors(response, "invitation_form", "emails")
-    assert "ben@example.org has already been invited" in error
-    assert list(Invitation.objects.all()) == [pending]
     assert mailoutbox == []
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 from alliances import services
 from alliances.models import Alliance, Invitation, Member
+from alliances.tests.factories import InvitationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -211,16 +213,18 @@ def test_signing_in_from_the_invitation_page_comes_back_to_it(client, alliance, 
     assert response["Location"] == invited
 
 
-def test_an_active_member_using_an_invitation_is_told_so_and_the_invitation_stays_pending(
+def test_an_active_member_using_an_invitation_to_their_address_is_told_so_and_it_stays_pending(
     client, alliance, member, invited
 ):
+    # Invited a moment before they joined by another invitation, say.
+    invitation = InvitationFactory(alliance=alliance, email=member.email)
     client.force_login(member)
 
-    response = client.post(invited, {"organisation": ""})
+    response = client.post(invitation.get_absolute_url(), {"organisation": ""})
 
     assert response.status_code == 200
     assert "You are already a member of Barrio Readers." in response.content.decode()
-    assert _pending("ana@example.org")
+    assert _pending(member.email)
 
 
 # --- Links that no longer work ----------------------------------------------------------------------
@@ -337,3 +341,333 @@ def test_an_invitation_for_one_alliance_does_not_open_another(client, alliance, 
     client.post(invited, NEW_ACCOUNT)
 
     assert client.get(other.get_absolute_url()).status_code == 404
+
+
+# --- Only the invited address may accept ------------------------------------------------------------
+
+
+def _former_member(alliance, steward, member):
+    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member), by=steward)
+    return member
+
+
+@pytest.fixture(params=["outsider", "former member", "active member"])
+def other_account(request, alliance, steward, member, outsider):
+    """Someone signed in who holds the link but is not ana@example.org."""
+    if request.param == "outsider":
+        return outsider
+    if request.param == "former member":
+        return _former_member(alliance, steward, member)
+    return member
+
+
+def test_signed_in_as_another_account_the_page_says_to_whom_it_was_sent_and_offers_to_sign_out(
+    client, invited, other_account
+):
+    client.force_login(other_account)
+
+    response = client.get(invited)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "This invitation was sent to ana@example.org. Only that address can accept it." in page
+    assert f"You are signed in as {other_account.email}." in page
+    assert f'action="{reverse("accounts:logout")}"' in page
+    assert f'name="next" value="{invited}"' in page
+    assert "Sign out and continue" in page
+    assert "Join the alliance" not in page
+    assert response.context.get("form") is None
+
+
+def test_signed_in_as_another_account_posting_is_refused_and_changes_nothing(client, alliance, invited, other_account):
+    was_active = Member.objects.active().filter(alliance=alliance, user=other_account).exists()
+    client.force_login(other_account)
+
+    response = client.post(invited, {"organisation": "Taken over"})
+
+    assert response.status_code == 403
+    assert "This invitation was sent to ana@example.org." in response.content.decode()
+    assert _pending("ana@example.org")
+    assert Member.objects.active().filter(alliance=alliance, user=other_account).exists() == was_active
+    assert not Member.objects.filter(organisation="Taken over").exists()
+
+
+def test_a_removed_member_cannot_come_back_with_someone_elses_link(client, alliance, steward, member, invited):
+    _former_member(alliance, steward, member)
+    client.force_login(member)
+
+    client.post(invited, {"organisation": ""})
+
+    assert client.get(alliance.get_absolute_url()).status_code == 404
+    assert _pending("ana@example.org")
+
+
+def test_signing_out_from_the_invitation_page_comes_back_to_it_ready_to_create_the_account(
+    client, alliance, outsider, invited
+):
+    client.force_login(outsider)
+
+    signed_out = client.post(reverse("accounts:logout"), {"next": invited})
+    page = client.get(signed_out["Location"])
+
+    assert signed_out.status_code == 302
+    assert signed_out["Location"] == invited
+    assert _logged_in_user_id(client) is None
+    assert "Create your account for ana@example.org to join." in page.content.decode()
+    assert client.post(invited, NEW_ACCOUNT)["Location"] == alliance.get_absolute_url()
+    assert Member.objects.active().filter(alliance=alliance, user__email="ana@example.org").exists()
+    assert not Member.objects.filter(alliance=alliance, user=outsider).exists()
+
+
+def test_the_invited_address_accepts_whatever_its_case(client, alliance, invited):
+    ana = UserFactory(email="ana@example.org")
+    User.objects.filter(pk=ana.pk).update(email="Ana@Example.ORG")  # an account from before addresses were lower-cased
+    client.force_login(ana)
+
+    response = client.post(invited, {"organisation": ""})
+
+    assert response["Location"] == alliance.get_absolute_url()
+
+
+# --- Links that are not links -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["%00", "abc%00def", "x" * 65, "%C3%B1and%C3%BA", "a.b", "%20"])
+def test_a_malformed_token_shows_the_invalid_link_page(client, db, token):
+    response = client.get(f"/invitations/{token}/")
+
+    assert response.status_code == 404
+    assert "This invitation link is not valid" in response.content.decode()
+
+
+def test_posting_to_a_malformed_token_creates_nothing(client, db):
+    response = client.post("/invitations/%00/", NEW_ACCOUNT)
+
+    assert response.status_code == 404
+    assert not User.objects.exists()
+
+
+# --- A batch with some addresses that need no invitation --------------------------------------------
+
+
+def _messages(response) -> list[tuple[str, str]]:
+    return [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
+
+
+def test_members_and_invited_addresses_are_skipped_and_named_and_the_rest_are_invited(
+    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
+):
+    InvitationFactory(alliance=alliance, email="ben@example.org")
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}),
+            {"emails": f"ana@example.org, {member.email.upper()}, ben@example.org, cai@example.org", "language": "en"},
+        )
+
+    assert response.status_code == 302
+    assert _messages(response) == [
+        ("success", "Invitation sent to ana@example.org, cai@example.org."),
+        ("warning", f"Not invited, already a member: {member.email}."),
+        (
+            "warning",
+            "Not invited again, already invited: ben@example.org. To send the email again, use “Resend” below.",
+        ),
+    ]
+    assert sorted(message.to[0] for message in mailoutbox) == ["ana@example.org", "cai@example.org"]
+    page = client.get(response["Location"]).content.decode()
+    assert f"Not invited, already a member: {member.email}." in page
+
+
+def test_a_batch_of_only_members_invites_nobody_and_says_so(
+    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
+):
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": member.email}
+        )
+
+    assert _messages(response) == [("warning", f"Not invited, already a member: {member.email}.")]
+    assert not Invitation.objects.exists()
+    assert mailoutbox == []
+
+
+def _address_of_length(length: int) -> str:
+    """A well-formed address (domain labels of at most 50 characters) of exactly `length` characters."""
+    labels, left = [], length - len("a" * 64 + "@") - len("org")
+    while left > 0:
+        # Each label costs its letters and the dot after it; never leave a single character over.
+        take = min(51, left - 2) if left - 51 == 1 else min(51, left)
+        labels.append("b" * (take - 1))
+        left -= take
+    return "a" * 64 + "@" + ".".join(labels) + ".org"
+
+
+@pytest.mark.parametrize("length", [255, 300, 320])
+def test_an_address_longer_than_the_column_is_a_clear_error_and_nobody_is_invited(
+    client, alliance, steward, length, mailoutbox
+):
+    too_long = _address_of_length(length)
+    assert len(too_long) == length
+    client.force_login(steward)
+
+    response = client.post(
+        reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}),
+        {"emails": f"ana@example.org\n{too_long}"},
+    )
+
+    assert response.status_code == 400
+    [error] = response.context["invitation_form"].errors["emails"]
+    assert error.startswith("These addresses are longer than 254 characters: aaaa")
+    assert "ana@example.org" not in error
+    assert "longer than 254 characters" in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_an_address_of_exactly_254_characters_is_invited(client, alliance, steward):
+    longest = _address_of_length(254)
+    assert len(longest) == 254
+    client.force_login(steward)
+
+    response = client.post(reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": longest})
+
+    assert response.status_code == 302
+    assert Invitation.objects.get().email == longest
+
+
+# --- The invitation's language ----------------------------------------------------------------------
+
+
+def test_the_invite_form_offers_the_alliance_language_first(client, alliance, steward):
+    alliance.language = "es"
+    alliance.save()
+    client.force_login(steward)
+
+    form = client.get(reverse("alliances:member_list", kwargs={"slug": alliance.slug})).context["invitation_form"]
+
+    assert form["language"].value() == "es"
+
+
+def test_a_person_without_an_account_gets_the_invitation_in_the_language_the_steward_chose(
+    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    client.force_login(steward)  # Stella reads English
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}),
+            {"emails": "ana@example.org", "language": "es"},
+        )
+
+    [message] = mailoutbox
+    assert Invitation.objects.get().language == "es"
+    assert message.subject == "[Barrio Readers] Invitación para unirse a la alianza"
+
+
+def test_a_person_with_an_account_gets_the_invitation_in_their_own_language(
+    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    UserFactory(email="ana@example.org", language="en")
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}),
+            {"emails": "ana@example.org", "language": "es"},
+        )
+
+    [message] = mailoutbox
+    assert message.subject == "[Barrio Readers] You are invited to join the alliance"
+
+
+def test_resending_keeps_the_invitation_language(
+    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    invitation = InvitationFactory(alliance=alliance, email="ana@example.org", language="es")
+    client.force_login(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("alliances:invitation_resend", kwargs={"slug": alliance.slug, "pk": invitation.pk}))
+
+    [message] = mailoutbox
+    invitation.refresh_from_db()
+    assert invitation.language == "es"
+    assert message.subject == "[Barrio Readers] Invitación para unirse a la alianza"
+
+
+def test_the_invitation_page_is_in_the_invitation_language_for_a_visitor_without_a_choice(client, alliance):
+    invitation = InvitationFactory(alliance=alliance, email="ana@example.org", language="es")
+
+    response = client.get(invitation.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en")
+
+    page = response.content.decode()
+    assert '<html lang="es">' in page
+    assert "Únase a Barrio Readers" in page
+    assert "Crear mi cuenta y unirme" in page
+    assert response.context["form"]["language"].value() == "es"
+
+
+def test_the_invitation_page_has_a_language_switch_that_comes_back_to_it(client, alliance):
+    invitation = InvitationFactory(alliance=alliance, email="ana@example.org", language="es")
+    link = invitation.get_absolute_url()
+
+    page = client.get(link).content.decode()
+    switched = client.post(reverse("accounts:language_set"), {"language": "en", "next": link})
+    again = client.get(switched["Location"]).content.decode()
+
+    assert 'name="language" value="en" lang="en">English</button>' in page
+    assert switched["Location"] == link
+    assert '<html lang="en">' in again
+    assert "Join Barrio Readers" in again
+    assert 'name="language" value="es" lang="es">Español</button>' in again
+
+
+def test_a_signed_in_reader_sees_the_invitation_page_in_their_own_language(client, alliance):
+    ana = UserFactory(email="ana@example.org", language="en")
+    invitation = InvitationFactory(alliance=alliance, email="ana@example.org", language="es")
+    client.force_login(ana)
+
+    page = client.get(invitation.get_absolute_url()).content.decode()
+
+    assert '<html lang="en">' in page
+    assert "Join Barrio Readers" in page
+
+
+def test_an_expired_invitation_page_is_in_the_invitation_language(client, alliance):
+    invitation = InvitationFactory(alliance=alliance, language="es", expires_at=timezone.now() - timedelta(days=1))
+
+    response = client.get(invitation.get_absolute_url())
+
+    assert response.status_code == 410
+    assert '<html lang="es">' in response.content.decode()
+    assert response.context["reason"] == services.InvitationInvalid.Reason.EXPIRED
+
+
+def test_the_alliance_language_is_a_charter_setting_the_invite_form_then_offers(client, alliance, steward):
+    client.force_login(steward)
+    logistics = {"cadence": "weekly", "time_zone": "UTC", "language": "es"}
+
+    response = client.post(reverse("alliances:charter_logistics_edit", kwargs={"slug": alliance.slug}), logistics)
+    form = client.get(reverse("alliances:member_list", kwargs={"slug": alliance.slug})).context["invitation_form"]
+
+    assert response.status_code == 302
+    alliance.refresh_from_db()
+    assert alliance.language == "es"
+    assert form["language"].value() == "es"
+
+
+def test_a_logistics_form_without_the_language_keeps_the_saved_one(client, alliance, steward):
+    alliance.language = "es"
+    alliance.save()
+    client.force_login(steward)
+
+    client.post(
+        reverse("alliances:charter_logistics_edit", kwargs={"slug": alliance.slug}),
+        {"cadence": "weekly", "time_zone": "UTC"},
+    )
+
+    alliance.refresh_from_db()
+    assert (alliance.cadence, alliance.language) == ("weekly", "es")

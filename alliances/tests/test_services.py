@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
@@ -574,11 +575,55 @@ def test_an_expired_invitation_makes_way_for_a_new_one(alliance, steward):
     assert new.token != old.token
 
 
-def test_inviting_several_addresses_is_all_or_nothing(alliance, steward, member):
-    with pytest.raises(AllianceError):
-        services.invitations_create(alliance=alliance, emails=["ana@example.org", member.email], invited_by=steward)
+def test_a_batch_skips_members_and_invited_addresses_and_invites_the_rest(alliance, steward, member):
+    InvitationFactory(alliance=alliance, email="ben@example.org")
+
+    results = services.invitations_create(
+        alliance=alliance,
+        emails=["ana@example.org", member.email, "BEN@example.org", "cai@example.org"],
+        invited_by=steward,
+    )
+
+    assert [(r.email, r.skipped) for r in results] == [
+        ("ana@example.org", None),
+        (member.email, services.InvitationSkip.ALREADY_MEMBER),
+        ("ben@example.org", services.InvitationSkip.ALREADY_INVITED),
+        ("cai@example.org", None),
+    ]
+    assert sorted(Invitation.objects.pending().values_list("email", flat=True)) == [
+        "ana@example.org",
+        "ben@example.org",
+        "cai@example.org",
+    ]
+
+
+def test_a_batch_with_an_address_too_long_for_the_column_invites_nobody(alliance, steward):
+    too_long = "a" * 64 + "@" + "b" * 186 + ".org"  # 255 characters: a valid address the column cannot hold
+
+    with pytest.raises(AllianceError, match="at most 254 characters"):
+        services.invitations_create(alliance=alliance, emails=["ana@example.org", too_long], invited_by=steward)
 
     assert not Invitation.objects.exists()
+
+
+def test_an_invitation_is_in_the_alliance_language_unless_the_steward_chooses_another(alliance, steward):
+    alliance.language = "es"
+    alliance.save()
+
+    default = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
+    chosen = services.invitation_create(alliance=alliance, email="ben@example.org", invited_by=steward, language="en")
+
+    assert (default.language, chosen.language) == ("es", "en")
+    with pytest.raises(AllianceError, match="Choose a language"):
+        services.invitation_create(alliance=alliance, email="cai@example.org", invited_by=steward, language="fr")
+
+
+def test_a_new_alliance_invites_in_its_founders_language(db):
+    founder = UserFactory(language="es")
+
+    alliance = services.alliance_create(name="Lectores", slug="lectores", created_by=founder)
+
+    assert alliance.language == "es"
 
 
 def test_a_cancelled_invitation_cannot_be_cancelled_or_resent(alliance, steward):
@@ -607,9 +652,9 @@ def test_resending_gives_a_new_token_and_a_fresh_fourteen_days(alliance, steward
 @pytest.mark.parametrize(
     ("status", "expires_in", "reason"),
     [
-        (Invitation.Status.ACCEPTED, timedelta(days=1), "used"),
-        (Invitation.Status.CANCELLED, timedelta(days=1), "cancelled"),
-        (Invitation.Status.PENDING, timedelta(seconds=-1), "expired"),
+        (Invitation.Status.ACCEPTED, timedelta(days=1), InvitationInvalid.Reason.USED),
+        (Invitation.Status.CANCELLED, timedelta(days=1), InvitationInvalid.Reason.CANCELLED),
+        (Invitation.Status.PENDING, timedelta(seconds=-1), InvitationInvalid.Reason.EXPIRED),
     ],
 )
 def test_an_unusable_invitation_cannot_be_accepted(alliance, outsider, status, expires_in, reason):
@@ -645,18 +690,23 @@ def test_accepting_an_invitation_sent_to_your_address_confirms_it(alliance):
     assert unconfirmed.is_email_confirmed
 
 
-def test_accepting_an_invitation_sent_to_another_address_confirms_nothing(alliance):
-    unconfirmed = UserFactory(email_confirmed_at=None)
+@pytest.mark.parametrize("who", ["outsider", "member", "removed"])
+def test_only_the_invited_address_can_accept(alliance, steward, outsider, member, who):
+    if who == "removed":
+        services.member_deactivate(member=_membership(alliance, member), by=steward)
+    user = outsider if who == "outsider" else member
     invitation = InvitationFactory(alliance=alliance, email="someone-else@example.org")
 
-    services.invitation_accept(invitation=invitation, user=unconfirmed)
+    with pytest.raises(PermissionDenied):
+        services.invitation_accept(invitation=invitation, user=user)
 
-    unconfirmed.refresh_from_db()
-    assert not unconfirmed.is_email_confirmed
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.PENDING
+    assert Member.objects.active().filter(alliance=alliance, user=user).count() == (who == "member")
 
 
 def test_an_active_member_cannot_accept_another_invitation(alliance, member):
-    invitation = InvitationFactory(alliance=alliance)
+    invitation = InvitationFactory(alliance=alliance, email=member.email)
 
     with pytest.raises(AllianceError, match="already a member"):
         services.invitation_accept(invitation=invitation, user=member)
