@@ -106,7 +106,8 @@ def mail_send(
 
     - `scope` says whose email it is, in the caller's words ("alliance:12"): see `deliveries_skip_pending`.
     - `key`, unique per message: a second call with the same key records and sends nothing and returns
-      the first message, so a double click or a retried request emails nobody twice.
+      the first message, so a double click or a retried request emails nobody twice. Operators see
+      keys: put no secret in one.
     - `secret`: the email carries a single-use link (reset, confirmation, invitation); the outbox pages
       and the admin show it with its links removed.
     """

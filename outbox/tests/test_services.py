@@ -1,5 +1,7 @@
 import copy
 import smtplib
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from unittest import mock
@@ -8,7 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -699,3 +701,44 @@ def test_unreachable_server_reschedules_the_whole_batch_after_one_try(settings, 
     assert all(d.next_attempt_at > NOW and d.claim_token is None for d in deliveries)
     assert all(d.last_error for d in deliveries)
     assert mailoutbox == []
+
+
+# --- One key, two simultaneous requests ---------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_requests_with_one_key_email_each_recipient_once(mailoutbox):
+    """A double POST: the second request arrives while the first has not committed yet.
+
+    The second insert of the key waits for the first transaction and then fails, so the second request
+    returns the first message. Run against PostgreSQL in CI; SQLite serialises the two writers anyway.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs two concurrent writers: PostgreSQL.")
+    users = [UserFactory(display_name=f"Reader {n}") for n in range(3)]
+    first_recorded = threading.Event()
+    results: dict[str, int] = {}
+
+    def request(name: str, *, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                message = _reset_mail(*users, key="meetings.agenda:1:1")
+                if hold:
+                    first_recorded.set()
+                    time.sleep(0.5)  # the second request is now waiting on the key
+            results[name] = message.pk
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=request, args=("first",), kwargs={"hold": True})
+    first.start()
+    assert first_recorded.wait(10)
+    second = threading.Thread(target=request, args=("second",), kwargs={"hold": False})
+    second.start()
+    first.join(10)
+    second.join(10)
+
+    assert results["first"] == results["second"]
+    assert Message.objects.count() == 1
+    assert Delivery.objects.count() == 3
+    assert sorted(email.to[0] for email in mailoutbox) == sorted(f"{u.display_name} <{u.email}>" for u in users)
