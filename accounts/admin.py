@@ -5,22 +5,29 @@ from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, normalize_email
+from roundtable.validators import validate_single_line
 
 
-class EmailNormalizingMixin:
-    """Addresses are stored lower-case everywhere (see accounts.models.normalize_email), here too."""
+class UserFieldsMixin:
+    """Addresses are stored lower-case everywhere (see accounts.models.normalize_email), and names on one
+    line, here too."""
 
     def clean_email(self) -> str:
         return normalize_email(self.cleaned_data["email"])
 
+    def clean_display_name(self) -> str:
+        # The name goes into the header of every email to this person: one line only.
+        validate_single_line(self.cleaned_data["display_name"])
+        return self.cleaned_data["display_name"]
 
-class UserCreationForm(EmailNormalizingMixin, AdminUserCreationForm):
+
+class UserCreationForm(UserFieldsMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email", "display_name"]
 
 
-class UserChangeForm(EmailNormalizingMixin, BaseUserChangeForm):
+class UserChangeForm(UserFieldsMixin, BaseUserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

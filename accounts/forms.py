@@ -1,4 +1,4 @@
-import zoneinfo
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -6,22 +6,28 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts import services
-from accounts.models import User, time_zone_choices
+from accounts import services, time_zones
+from accounts.models import User
+from accounts.widgets import TimeZoneSelect
+from roundtable.validators import validate_single_line
 
 
 class TimeZoneField(forms.ChoiceField):
-    def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("label", _("Time zone"))
-        kwargs.setdefault("initial", "UTC")
-        super().__init__(choices=time_zone_choices, **kwargs)
+    """One of the offered time zones (accounts/time_zones.py); an old alias is stored as its zone."""
 
-    def validate(self, value: str) -> None:
-        super().validate(value)
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise forms.ValidationError(_("Choose a time zone from the list.")) from exc
+    widget = TimeZoneSelect
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Time zone"))
+        kwargs.setdefault("initial", time_zones.UTC)
+        # The widget renders its own options; the choices only serve Django's introspection.
+        super().__init__(choices=(), **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        return time_zones.canonical(super().to_python(value))
+
+    def valid_value(self, value: Any) -> bool:
+        return time_zones.is_valid(str(value))
 
 
 class LoginForm(AuthenticationForm):
@@ -43,7 +49,13 @@ class LoginForm(AuthenticationForm):
 
 
 class SignUpForm(forms.Form):
-    display_name = forms.CharField(label=_("Your name"), max_length=150, help_text=_("How other members see you."))
+    display_name = forms.CharField(
+        label=_("Your name"),
+        max_length=User._meta.get_field("display_name").max_length,
+        # The name goes into the header of every email to this person: one line only.
+        validators=[validate_single_line],
+        help_text=_("How other members see you."),
+    )
     email = forms.EmailField(
         label=_("Email address"),
         # The form's own limit (320) is longer than the column's: a longer address must be a form error.
@@ -61,7 +73,7 @@ class SignUpForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Preferred language"), choices=settings.LANGUAGES)
     # static/js/app.js preselects the browser's zone.
-    time_zone = TimeZoneField(widget=forms.Select(attrs={"data-detect-time-zone": True}))
+    time_zone = TimeZoneField(widget=TimeZoneSelect(attrs={"data-detect-time-zone": True}))
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -99,6 +111,7 @@ class PasswordResetRequestForm(PasswordResetForm):
 
 
 class ProfileForm(forms.ModelForm):
+    display_name = User._meta.get_field("display_name").formfield(validators=[validate_single_line])
     time_zone = TimeZoneField()
 
     class Meta:

@@ -1,11 +1,14 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language, gettext_lazy
@@ -26,13 +29,36 @@ from accounts.forms import (
 
 # Lazy: the message is shown in the reader's language, which is known only during the request.
 TOO_MANY_REQUESTS = gettext_lazy("Too many requests from your network. Wait a little, then try again.")
+TOO_MANY_PASSWORDS = gettext_lazy("Too many sign-in attempts. Wait a few minutes, then try again.")
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """The URL to go on to: `next` if it is a path or an http(s) URL on this site, else `fallback` (a URL name).
+
+    The result is a URL, for HttpResponseRedirect: redirect() would take a bare word such as "foo" for a
+    URL name and fail with a 500 when there is none.
+    """
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    is_url = next_url.startswith("/") or next_url.lower().startswith(("http://", "https://"))
+    if is_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return next_url
     return resolve_url(fallback)
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    # As Django's own set_language does; Secure in production (LANGUAGE_COOKIE_SECURE).
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE or "Lax",
+    )
 
 
 @login_not_required
@@ -40,7 +66,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 @never_cache
 def login(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect(_safe_next(request, settings.LOGIN_REDIRECT_URL))
+        return HttpResponseRedirect(_safe_next(request, settings.LOGIN_REDIRECT_URL))
     form = LoginForm(request, data=request.POST or None)
     status = 200
     limited = ""
@@ -49,16 +75,31 @@ def login(request: HttpRequest) -> HttpResponse:
         if ratelimit.is_limited(keys):
             # Not validated, so no password is checked; the typed address stays in the field.
             form = LoginForm(request, initial={"username": request.POST.get("username", "")})
-            limited = _("Too many sign-in attempts. Wait a few minutes, then try again.")
+            limited = TOO_MANY_PASSWORDS
             status = 429
         elif form.is_valid():
             ratelimit.reset(keys)
             auth_login(request, form.get_user())
-            return redirect(_safe_next(request, settings.LOGIN_REDIRECT_URL))
+            return HttpResponseRedirect(_safe_next(request, settings.LOGIN_REDIRECT_URL))
         else:
             ratelimit.record_failure(keys)
     context = {"form": form, "limited": limited, "next": request.POST.get("next") or request.GET.get("next", "")}
     return render(request, "accounts/login.html", context, status=status)
+
+
+@login_not_required
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's sign-in page (roundtable/urls.py): the site's own, whose password guesses are limited.
+
+    Django's admin sends readers without access here; one already signed in is refused rather than sent
+    to sign in again, which would send them back here.
+    """
+    next_url = _safe_next(request, "admin:index")
+    if request.user.is_authenticated:
+        if not admin.site.has_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(next_url)
+    return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
 
 
 @login_not_required
@@ -169,12 +210,29 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    """Asks for the current password, so it is guessed against the same limits as at sign-in: a borrowed
+    session must not be a way to try passwords without limit."""
+
     template_name = "accounts/password_change_form.html"
     success_url = reverse_lazy("accounts:profile")
 
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.limit_keys = ratelimit.login_keys(request, request.user.email)
+        if ratelimit.is_limited(self.limit_keys):
+            # An unbound form: a bound one would check the current password when rendered.
+            context = self.get_context_data(form=self.get_form_class()(user=request.user), limited=TOO_MANY_PASSWORDS)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
+        ratelimit.reset(self.limit_keys)
         messages.success(self.request, _("Your password has been changed."))
         return super().form_valid(form)
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            ratelimit.record_failure(self.limit_keys)
+        return super().form_invalid(form)
 
 
 def profile(request: HttpRequest) -> HttpResponse:
@@ -187,7 +245,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             time_zone=form.cleaned_data["time_zone"],
         )
         response = redirect("accounts:profile")
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.cleaned_data["language"], samesite="Lax")
+        _set_language_cookie(response, form.cleaned_data["language"])
         messages.success(request, _("Your profile has been saved."))
         return response
     return render(request, "accounts/profile.html", {"form": form})
@@ -198,15 +256,9 @@ def profile(request: HttpRequest) -> HttpResponse:
 def language_set(request: HttpRequest) -> HttpResponse:
     """The language switch: remembered in a cookie, and in the profile of a signed-in reader."""
     language = request.POST.get("language", "")
-    response = redirect(_safe_next(request, "home"))
+    response = HttpResponseRedirect(_safe_next(request, "home"))
     if check_for_language(language) and language in dict(settings.LANGUAGES):
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite="Lax",
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-        )
+        _set_language_cookie(response, language)
         if request.user.is_authenticated:
             services.user_update_profile(
                 user=request.user,

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # After authentication: a signed-in reader's own language and time zone win over the browser's.
     "accounts.middleware.UserPreferencesMiddleware",
+    # Cache-Control: private for signed-in readers.
+    "accounts.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -146,8 +148,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day
 SIGNUP_CONFIRM_MAX_AGE = 60 * 60 * 24 * 3  # three days
-LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)  # failed attempts per window, per address and per IP
+# Failed passwords per window for one account from one IP (an IP gets five times as many over all
+# accounts), and for one account from anywhere: a stranger's guesses do not lock the owner out.
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)
+LOGIN_ACCOUNT_RATE_LIMIT = env_int("LOGIN_ACCOUNT_RATE_LIMIT", 100)
 LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 15 * 60)  # seconds
+# How many reverse proxies in front of the app append to X-Forwarded-For: 0 ignores the header (anyone
+# can send it), n takes the n-th address from its right as the visitor's (accounts.ratelimit.client_ip).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Sign-up, "resend link" and password-reset requests per IP per hour, and account emails per address
 # per hour: without them anyone could make the site flood an inbox.
 ACCOUNT_REQUEST_RATE_LIMIT = env_int("ACCOUNT_REQUEST_RATE_LIMIT", 30)

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
+from accounts import views as account_views
 from alliances import views as alliance_views
 from roundtable import views
 
@@ -12,5 +14,9 @@ urlpatterns = [
     path("alliances/", include("alliances.urls")),
     path("invitations/<str:token>/", alliance_views.invitation_accept, name="invitation_accept"),
     path("outbox/", include("outbox.urls")),
+    # The admin signs in, and changes its password, on the site's own pages, where password guesses are
+    # limited; these come first, so they answer the admin's own URLs.
+    path("admin/login/", account_views.admin_login),
+    path("admin/password_change/", RedirectView.as_view(pattern_name="accounts:password_change")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,6 @@
 import re
 from email.utils import parseaddr
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -187,3 +188,64 @@ def test_signed_in_person_can_change_the_password(client, user):
     assert user.check_password(NEW_PASSWORD)
     # Still signed in: Django updates the session hash after a password change.
     assert client.get(reverse("accounts:profile")).status_code == 200
+
+
+def change_password(client, old_password: str):
+    return client.post(
+        reverse("accounts:password_change"),
+        {"old_password": old_password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+
+def test_wrong_current_passwords_are_limited_like_sign_ins(client, user, settings):
+    settings.LOGIN_RATE_LIMIT = 3
+    client.force_login(user)
+    for _ in range(3):
+        response = change_password(client, "a wrong guess")
+        assert response.status_code == 200
+        assert response.context["form"].has_error("old_password", "password_incorrect")
+
+    with mock.patch.object(User, "check_password", autospec=True, return_value=True) as check_password:
+        response = change_password(client, PASSWORD)
+
+    assert response.status_code == 429
+    with translation.override("es"):  # the reader's language
+        assert gettext("Too many sign-in attempts. Wait a few minutes, then try again.") in response.content.decode()
+    check_password.assert_not_called()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_wrong_current_passwords_count_towards_the_sign_in_limit(client, user, settings):
+    settings.LOGIN_RATE_LIMIT = 3
+    client.force_login(user)
+    for _ in range(3):
+        change_password(client, "a wrong guess")
+    client.post(reverse("accounts:logout"))
+
+    response = client.post(reverse("accounts:login"), {"username": "person@example.org", "password": PASSWORD})
+
+    assert response.status_code == 429
+
+
+def test_other_mistakes_on_the_password_change_form_are_not_counted(client, user, settings):
+    settings.LOGIN_RATE_LIMIT = 2
+    client.force_login(user)
+    for _ in range(3):
+        response = client.post(
+            reverse("accounts:password_change"),
+            {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": "not the same"},
+        )
+        assert response.status_code == 200
+
+    assert change_password(client, PASSWORD).status_code == 302
+
+
+def test_admin_password_change_is_the_sites_limited_one(client, settings):
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(operator)
+
+    response = client.get(reverse("admin:password_change"))
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:password_change")

@@ -71,6 +71,18 @@ def test_saving_the_profile_stores_name_language_and_zone(client, user):
     assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "es"
 
 
+@pytest.mark.parametrize("secure", [True, False])
+def test_profile_language_cookie_is_secure_when_the_site_is(client, user, settings, secure):
+    settings.LANGUAGE_COOKIE_SECURE = secure
+    client.force_login(user)
+
+    response = client.post(PROFILE_URL, profile_data())
+
+    cookie = response.cookies[django_settings.LANGUAGE_COOKIE_NAME]
+    assert bool(cookie["secure"]) is secure
+    assert cookie["samesite"] == "Lax"
+
+
 def test_saved_profile_shows_a_message(client, user):
     client.force_login(user)
 
@@ -86,8 +98,23 @@ def test_saved_profile_shows_a_message(client, user):
         ({"time_zone": ""}, "time_zone"),
         ({"language": "xx"}, "language"),
         ({"display_name": ""}, "display_name"),
+        ({"display_name": "Pat\r\nBcc: many@example.org"}, "display_name"),
+        ({"display_name": "Pat\x00Doe"}, "display_name"),
+        ({"display_name": "P" * 151}, "display_name"),
+        ({"time_zone": "UTC\x00"}, "time_zone"),
+        ({"language": "e\x00s"}, "language"),
     ],
-    ids=["unknown-zone", "no-zone", "unknown-language", "no-name"],
+    ids=[
+        "unknown-zone",
+        "no-zone",
+        "unknown-language",
+        "no-name",
+        "name-with-line-break",
+        "name-with-nul",
+        "long-name",
+        "zone-with-nul",
+        "language-with-nul",
+    ],
 )
 def test_invalid_profile_shows_the_error_and_saves_nothing(client, user, overrides, field):
     client.force_login(user)
@@ -192,6 +219,24 @@ def test_language_switch_redirects_only_to_safe_next(client, next_url):
 
     assert response.status_code == 302
     assert response.url == reverse("home")
+
+
+@pytest.mark.parametrize("next_url", ["foo", "home", "alliances:alliance_list", "x" * 400, "a\x00b"])
+def test_language_switch_with_a_next_that_is_not_a_url_goes_home(client, next_url):
+    # redirect() would take a bare word for a URL name: "foo" was a 500.
+    response = client.post(LANGUAGE_URL, {"language": "es", "next": next_url})
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME].value == "es"
+
+
+def test_language_switch_cookie_is_secure_when_the_site_is(client, settings):
+    settings.LANGUAGE_COOKIE_SECURE = True
+
+    response = client.post(LANGUAGE_URL, {"language": "es", "next": "/"})
+
+    assert response.cookies[django_settings.LANGUAGE_COOKIE_NAME]["secure"]
 
 
 def test_language_switch_ignores_an_unknown_language(client, user):

@@ -1,10 +1,12 @@
 import re
 from datetime import timedelta
 from email.utils import parseaddr
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.contrib.auth.hashers import get_hasher
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -91,6 +93,12 @@ def test_signup_page_offers_the_form(client):
         ({"email": LONG_ADDRESS}, "email", "Ensure this value has at most 254 characters (it has 255)."),
         ({"display_name": ""}, "display_name", "This field is required."),
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Select a valid choice."),
+        ({"display_name": "Lucía\r\nBcc: many@example.org"}, "display_name", "Write this on one line"),
+        ({"display_name": "Lucía\tPérez"}, "display_name", "Write this on one line"),
+        ({"display_name": "Lucía\u2028Pérez"}, "display_name", "Write this on one line"),
+        ({"display_name": "Lu\x00cía"}, "display_name", "Null characters are not allowed."),
+        ({"display_name": "L" * 151}, "display_name", "at most 150 characters"),
+        ({"email": "lu\x00cia@example.org"}, "email", "Null characters are not allowed."),
     ],
     ids=[
         "mismatched-passwords",
@@ -100,6 +108,12 @@ def test_signup_page_offers_the_form(client):
         "long-email",
         "missing-name",
         "bad-zone",
+        "name-with-line-break",
+        "name-with-tab",
+        "name-with-line-separator",
+        "name-with-nul",
+        "long-name",
+        "email-with-nul",
     ],
 )
 def test_bad_signup_shows_the_field_error_and_creates_nothing(sign_up, mailoutbox, overrides, field, message):
@@ -113,6 +127,13 @@ def test_bad_signup_shows_the_field_error_and_creates_nothing(sign_up, mailoutbo
     assert not User.objects.exists()
     assert not Delivery.objects.exists()
     assert mailoutbox == []
+
+
+def test_a_name_with_letters_from_any_script_and_joiners_is_accepted(sign_up):
+    # Zero-width joiners (format characters) are part of some names: only control characters are refused.
+    sign_up(display_name="क्‍ष Ørsted-Núñez")
+
+    assert User.objects.get().display_name == "क्‍ष Ørsted-Núñez"
 
 
 def test_password_like_the_name_or_address_is_refused(sign_up):
@@ -188,6 +209,20 @@ def test_signup_with_an_existing_address_looks_the_same_and_emails_the_owner(sig
     assert not CONFIRM_LINK.search(email.body)
     page = client.get(reverse("accounts:signup_done"))
     assert b"Check your email" in page.content
+
+
+@pytest.mark.parametrize("existing", [None, "confirmed", "unconfirmed"])
+def test_signup_hashes_the_password_once_whether_or_not_the_address_has_an_account(sign_up, existing):
+    # The time a sign-up takes must not tell whether the address has a confirmed account: hashing is most
+    # of it, so every branch hashes the password once (timing itself is too noisy to test).
+    if existing:
+        UserFactory(email="lucia@example.org", email_confirmed_at=timezone.now() if existing == "confirmed" else None)
+    hasher_class = type(get_hasher())
+    with mock.patch.object(hasher_class, "encode", autospec=True, side_effect=hasher_class.encode) as encode:
+        response = sign_up()
+
+    assert response.status_code == 302
+    assert [call.args[1] for call in encode.call_args_list] == [PASSWORD]
 
 
 def test_signing_up_again_before_confirming_sends_a_new_link_and_keeps_one_account(sign_up, mailoutbox):

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError
 from django.urls import reverse
 
-from accounts import services
+from accounts import ratelimit, services
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 
@@ -105,3 +105,40 @@ def test_admin_stores_a_new_users_address_in_lower_case(admin_client):
 
     assert response.status_code == 302, response.content.decode()[:2000]
     assert User.objects.filter(email="mixed.case@example.org").exists()
+
+
+def test_behind_a_trusted_proxy_account_requests_are_counted_per_visitor(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.ACCOUNT_REQUEST_RATE_LIMIT = 2
+    for n in range(3):
+        _sign_up(client, email=f"busy{n}@example.org", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.66")
+
+    response = _sign_up(client, email="late@example.org", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")
+
+    assert response.status_code == 302
+    assert User.objects.filter(email="late@example.org").exists()
+
+
+@pytest.mark.parametrize(
+    ("proxies", "remote_addr", "forwarded_for", "expected"),
+    [
+        (0, "203.0.113.5", None, "203.0.113.5"),
+        (0, "203.0.113.5", "198.51.100.7", "203.0.113.5"),
+        (1, "10.0.0.1", "198.51.100.7", "198.51.100.7"),
+        (1, "10.0.0.1", "192.0.2.1, 192.0.2.2, 198.51.100.7", "198.51.100.7"),
+        (2, "10.0.0.2", "192.0.2.1, 198.51.100.7, 10.0.0.1", "198.51.100.7"),
+        (1, "10.0.0.1", "2001:DB8::1", "2001:db8::1"),
+        # Not through every proxy, or nonsense in the header: the direct address, never a made-up one.
+        (2, "10.0.0.2", "198.51.100.7", "10.0.0.2"),
+        (1, "10.0.0.1", None, "10.0.0.1"),
+        (1, "10.0.0.1", "unknown", "10.0.0.1"),
+        (1, "10.0.0.1", "198.51.100.7, \x00", "10.0.0.1"),
+    ],
+)
+def test_client_ip_trusts_only_the_configured_proxies(rf, settings, proxies, remote_addr, forwarded_for, expected):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    meta = {"REMOTE_ADDR": remote_addr}
+    if forwarded_for is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded_for
+
+    assert ratelimit.client_ip(rf.get("/", **meta)) == expected
