@@ -10,13 +10,26 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import SignUpForm, TimeZoneField
 from alliances.models import Alliance, Invitation, Member, Norm, norm_too_long_message
 from alliances.services import RESERVED_SLUGS
+from roundtable.validators import validate_single_line
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 EMAIL_MAX_LENGTH = Invitation._meta.get_field("email").max_length
 
 
+def organisation_field() -> forms.CharField:
+    """The organisation a member represents: one line, as it is shown beside their name."""
+    return forms.CharField(
+        label=_("Organisation you represent"),
+        max_length=Member._meta.get_field("organisation").max_length,
+        required=False,
+        validators=[validate_single_line],
+        help_text=_("Optional. Leave empty if you take part as yourself."),
+    )
+
+
 class AllianceForm(forms.Form):
-    name = forms.CharField(label=_("Name of the alliance"), max_length=150)
+    # One line: the name is in every email subject and page title about the alliance.
+    name = forms.CharField(label=_("Name of the alliance"), max_length=150, validators=[validate_single_line])
     slug = forms.SlugField(
         label=_("Web address"),
         max_length=60,
@@ -25,12 +38,7 @@ class AllianceForm(forms.Form):
             "Letters, numbers and hyphens, used in the alliance's links. Leave empty to make one from the name."
         ),
     )
-    organisation = forms.CharField(
-        label=_("Organisation you represent"),
-        max_length=200,
-        required=False,
-        help_text=_("Optional. Leave empty if you take part as yourself."),
-    )
+    organisation = organisation_field()
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -197,30 +205,21 @@ class InvitationForm(forms.Form):
 
 
 class MemberForm(forms.ModelForm):
+    organisation = organisation_field()
+
     class Meta:
         model = Member
         fields = ["organisation"]
-        help_texts = {"organisation": _("Optional. Leave empty if you take part as yourself.")}
 
 
 class InvitationAcceptForm(forms.Form):
-    organisation = forms.CharField(
-        label=_("Organisation you represent"),
-        max_length=200,
-        required=False,
-        help_text=_("Optional. Leave empty if you take part as yourself."),
-    )
+    organisation = organisation_field()
 
 
 class NewMemberAccountForm(SignUpForm):
     """Accepting an invitation without an account: the account is made for the invited address."""
 
-    organisation = forms.CharField(
-        label=_("Organisation you represent"),
-        max_length=200,
-        required=False,
-        help_text=_("Optional. Leave empty if you take part as yourself."),
-    )
+    organisation = organisation_field()
 
     def __init__(self, *args, email: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -14,6 +14,8 @@ from alliances.tests.factories import InvitationFactory
 pytestmark = pytest.mark.django_db
 
 NUL = "a\x00b"
+# A line break in a one-line value ends up in email headers and page titles.
+CRLF = "Readers\r\nBcc: everyone@example.org"
 ACCOUNT = {
     "display_name": "Ana Rivera",
     "password1": "a long enough passphrase",
@@ -33,13 +35,25 @@ def _errors(response, form_name: str = "form") -> dict:
     [
         {"name": NUL},
         {"name": "x" * 151},
+        {"name": CRLF},
         {"slug": NUL},
         {"slug": "x" * 61},
         {"slug": "lectores-ñ"},
         {"organisation": NUL},
         {"organisation": "x" * 201},
+        {"organisation": CRLF},
     ],
-    ids=["nul-name", "long-name", "nul-slug", "long-slug", "unicode-slug", "nul-organisation", "long-organisation"],
+    ids=[
+        "nul-name",
+        "long-name",
+        "crlf-name",
+        "nul-slug",
+        "long-slug",
+        "unicode-slug",
+        "nul-organisation",
+        "long-organisation",
+        "crlf-organisation",
+    ],
 )
 def test_establishing_an_alliance_with_bad_input_is_a_form_error(client, outsider, changes):
     client.force_login(outsider)
@@ -53,7 +67,7 @@ def test_establishing_an_alliance_with_bad_input_is_a_form_error(client, outside
     assert not Alliance.objects.exists()
 
 
-@pytest.mark.parametrize("organisation", [NUL, "x" * 201], ids=["nul", "long"])
+@pytest.mark.parametrize("organisation", [NUL, "x" * 201, CRLF], ids=["nul", "long", "crlf"])
 def test_member_details_with_bad_input_are_a_form_error(client, alliance, member, organisation):
     client.force_login(member)
 
@@ -81,7 +95,7 @@ def test_invitations_with_bad_input_are_a_form_error(client, alliance, steward, 
     assert not Invitation.objects.exists()
 
 
-@pytest.mark.parametrize("organisation", [NUL, "x" * 201], ids=["nul", "long"])
+@pytest.mark.parametrize("organisation", [NUL, "x" * 201, CRLF], ids=["nul", "long", "crlf"])
 def test_accepting_with_bad_input_is_a_form_error(client, alliance, organisation):
     ana = User.objects.create_user("ana@example.org", "a long enough passphrase", display_name="Ana")
     invitation = InvitationFactory(alliance=alliance, email="ana@example.org")
@@ -101,11 +115,21 @@ def test_accepting_with_bad_input_is_a_form_error(client, alliance, organisation
         {"display_name": "x" * 151},
         {"organisation": NUL},
         {"organisation": "x" * 201},
+        {"organisation": CRLF},
         {"language": NUL},
         {"time_zone": NUL},
         {"password1": NUL, "password2": NUL},
     ],
-    ids=["nul-name", "long-name", "nul-organisation", "long-organisation", "nul-language", "nul-zone", "nul-password"],
+    ids=[
+        "nul-name",
+        "long-name",
+        "nul-organisation",
+        "long-organisation",
+        "crlf-organisation",
+        "nul-language",
+        "nul-zone",
+        "nul-password",
+    ],
 )
 def test_a_new_account_from_an_invitation_with_bad_input_is_a_form_error(client, alliance, changes):
     invitation = InvitationFactory(alliance=alliance, email="ana@example.org")
