@@ -8,11 +8,6 @@ from accounts.tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_email_is_the_login_field():
-    assert User.USERNAME_FIELD == "email"
-    assert User.EMAIL_FIELD == "email"
-
-
 def test_create_user_stores_the_address_lower_case():
     user = User.objects.create_user(" Person@Example.ORG ", PASSWORD, display_name="Pat")
 

@@ -142,12 +142,6 @@ def test_each_invitation_gets_its_own_long_token(alliance):
     assert len(first.token) >= 40
 
 
-def test_invitation_link_is_the_public_accept_page(alliance):
-    invitation = InvitationFactory(alliance=alliance)
-
-    assert invitation.get_absolute_url() == f"/invitations/{invitation.token}/"
-
-
 def test_pending_invitations_leave_out_accepted_cancelled_and_expired_ones(alliance):
     pending = InvitationFactory(alliance=alliance)
     InvitationFactory(alliance=alliance, status=Invitation.Status.ACCEPTED)

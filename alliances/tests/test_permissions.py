@@ -237,6 +237,28 @@ def test_a_reader_with_no_alliance_sees_no_alliance_in_their_list(client, allian
     assert alliance.name not in response.content.decode()
 
 
-def test_alliance_scope_matches_page_access(alliance, steward, member, outsider):
-    assert set(Alliance.objects.visible_to(member)) == {alliance}
-    assert set(Alliance.objects.visible_to(outsider)) == set()
+def test_the_alliances_a_reader_is_listed_are_exactly_those_whose_pages_open(
+    client, alliance, steward, member, outsider
+):
+    # The list page reads `visible_to`, the alliance pages go through get_membership(): a reader must
+    # never see an alliance listed that then answers 404, nor open one that their list leaves out.
+    other = AllianceFactory(name="Other Alliance", slug="other-alliance")
+    MemberFactory(alliance=other, user=steward)
+    left = AllianceFactory(name="Left Alliance", slug="left-alliance")
+    MemberFactory(alliance=left, user=member, is_active=False, end_reason=Member.EndReason.LEFT)
+    alliances = [alliance, other, left]
+
+    opened = {}
+    for reader in (steward, member, outsider):
+        client.force_login(reader)
+        listing = client.get(reverse("alliances:alliance_list")).content.decode()
+        listed = {a.slug for a in alliances if f'href="{a.get_absolute_url()}"' in listing}
+        opened[reader.display_name] = {a.slug for a in alliances if client.get(a.get_absolute_url()).status_code == 200}
+        assert listed == opened[reader.display_name], reader.display_name
+        assert {a.slug for a in Alliance.objects.visible_to(reader)} == listed
+
+    assert opened == {
+        "Stella Steward": {"barrio-readers", "other-alliance"},
+        "Mia Member": {"barrio-readers"},
+        "Otto Outsider": set(),
+    }
