@@ -295,20 +295,26 @@ def load(port: int, page: Page, cookie: str, seconds: int) -> dict:
     return result
 
 
-def count_queries(listed: list[Page]) -> None:
-    """Queries and wall time of one request per page, in this process, on the bench database."""
-    from django.db import connection
+def in_process_client(page: Page):
+    """A test client in this process, signed in as the page's reader, after one warm-up request."""
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
     from alliances.management.commands.seed_bench import MEMBER_EMAIL, STEWARD_EMAIL
 
-    readers = {"steward": User.objects.get(email=STEWARD_EMAIL), "member": User.objects.get(email=MEMBER_EMAIL)}
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.get(email=STEWARD_EMAIL if page.reader == "steward" else MEMBER_EMAIL))
+    client.get(page.path)  # a process's first request loads templates and translations
+    return client
+
+
+def count_queries(listed: list[Page]) -> None:
+    """Queries and wall time of one request per page, in this process, on the bench database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     for page in listed:
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(readers[page.reader])
-        client.get(page.path)  # a process's first request loads templates and translations
+        client = in_process_client(page)
         with CaptureQueriesContext(connection) as queries:
             client.get(page.path)
         page.result["queries"] = len(queries)
