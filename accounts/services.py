@@ -42,9 +42,7 @@ def _account_mail(*, template: str, user: User, context: dict, secret: bool = Fa
     if not ratelimit.allow_account_email(user.email):
         logger.info("Not sending %s to user %s: too many account emails this hour.", template, user.pk)
         return
-    mail_send(
-        template=template, recipients=[Address.for_user(user)], context={"user": user, **context}, secret=secret
-    )
+    mail_send(template=template, recipients=[Address.for_user(user)], context={"user": user, **context}, secret=secret)
 
 
 def _send_confirmation(user: User) -> None:
