@@ -14,6 +14,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import time_zones
+
 
 class AllianceQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -95,6 +97,11 @@ class Alliance(models.Model):
         if self.cadence == self.Cadence.CUSTOM:
             return self.cadence_custom
         return self.get_cadence_display()
+
+    @property
+    def time_zone_name(self) -> str:
+        """The meeting time zone as the reader names it ("Estados Unidos — Nueva York")."""
+        return time_zones.label(self.time_zone)
 
     @property
     def has_logistics(self) -> bool:
@@ -282,10 +289,6 @@ def setting_value(value: object) -> object:
     return value
 
 
-def time_zone_label(zone: str) -> str:
-    return zone.replace("_", " ")
-
-
 def setting_display(name: str, value: object) -> str:
     """One stored alliance setting as a reader sees it, in the active language and format."""
     if _is_empty(value):
@@ -296,7 +299,7 @@ def setting_display(name: str, value: object) -> str:
     if isinstance(field, models.TimeField):
         return formats.time_format(time.fromisoformat(value), "TIME_FORMAT")
     if name == "time_zone":
-        return time_zone_label(value)
+        return time_zones.label(value)
     return str(value)
 
 

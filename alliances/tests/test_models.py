@@ -193,7 +193,7 @@ def test_a_settings_change_lists_only_what_changed_in_the_order_of_the_form(alli
 
     assert _read(change, "en") == [
         ("How often we meet", "Weekly", "Monthly"),
-        ("Time zone", "UTC", "America/New York"),
+        ("Time zone", "Coordinated Universal Time (UTC)", "United States — New York"),
     ]
 
 
@@ -302,3 +302,12 @@ def test_the_migration_can_go_back_to_english_summaries(alliance):
 def test_database_refuses_a_norm_over_the_limit(alliance):
     with pytest.raises(IntegrityError), transaction.atomic():
         NormFactory(alliance=alliance, text="x" * 1001)
+
+
+def test_the_meeting_time_zone_is_named_in_the_readers_language():
+    alliance = Alliance(time_zone="America/New_York")
+
+    with translation.override("es"):
+        assert alliance.time_zone_name == "Estados Unidos — Nueva York"
+    with translation.override("en"):
+        assert alliance.time_zone_name == "United States — New York"

@@ -403,11 +403,12 @@ def test_logistics_history_is_recorded_in_no_language_and_read_in_the_readers(al
 
     assert english == [
         ("How often we meet", "(not set)", "Monthly"),
-        ("Time zone", "UTC", "America/New York"),
+        ("Time zone", "Coordinated Universal Time (UTC)", "United States — New York"),
     ]
     assert spanish[0][0] == "Con qué frecuencia nos reunimos"
     assert spanish[0][2] == "Mensual"
     assert spanish[1][0] == "Zona horaria"
+    assert spanish[1][2] == "Estados Unidos — Nueva York"
 
 
 def test_saving_unchanged_logistics_records_no_change(alliance, steward):

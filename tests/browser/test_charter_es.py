@@ -137,7 +137,8 @@ def test_a_spanish_member_on_a_phone_reads_the_charter_and_its_history_in_spanis
     assert "Martes" in day
     time = entry.locator("dt", has_text="Hora habitual de inicio").locator("xpath=following-sibling::dd[1]")
     assert "18:30" in time.inner_text()
-    assert "Zona horaria" in entry.inner_text()
+    zone = entry.locator("dt", has_text="Zona horaria").locator("xpath=following-sibling::dd[1]")
+    assert "Estados Unidos — Nueva York" in zone.inner_text()
     text = entry.inner_text()
     for english in ("Monthly", "Tuesday", "how often we meet", "usual day", "time zone"):
         assert english not in text
