@@ -41,7 +41,8 @@ class AllianceForm(forms.Form):
     organisation = organisation_field()
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self.slug_from_name = bool(cleaned.get("name") and not cleaned.get("slug") and "slug" not in self.errors)
         if self.slug_from_name:
             cleaned["slug"] = slugify(cleaned["name"])[:60].strip("-")
@@ -137,7 +138,8 @@ class LogisticsForm(forms.ModelForm):
         }
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("cadence") == Alliance.Cadence.CUSTOM and not cleaned.get("cadence_custom"):
             self.add_error("cadence_custom", _("Describe how often you meet."))
         duration = cleaned.get("meeting_duration_minutes")

@@ -262,8 +262,8 @@ class CharterChange(models.Model):
             changes.append(
                 SettingChange(
                     label=str(capfirst(field.verbose_name)),
-                    before=setting_display(field.name, before),
-                    after=setting_display(field.name, after),
+                    before=setting_display(field, before),
+                    after=setting_display(field, after),
                 )
             )
         return changes
@@ -289,17 +289,16 @@ def setting_value(value: object) -> object:
     return value
 
 
-def setting_display(name: str, value: object) -> str:
-    """One stored alliance setting as a reader sees it, in the active language and format."""
+def setting_display(field: models.Field, value: object) -> str:
+    """One stored value of an alliance field as a reader sees it, in the active language and format."""
     if _is_empty(value):
         return gettext("(not set)")
-    field = Alliance._meta.get_field(name)
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(field, models.TimeField):
-        return formats.time_format(time.fromisoformat(value), "TIME_FORMAT")
-    if name == "time_zone":
-        return time_zones.label(value)
+        return formats.time_format(time.fromisoformat(str(value)), "TIME_FORMAT")
+    if field.name == "time_zone":
+        return time_zones.label(str(value))
     return str(value)
 
 
