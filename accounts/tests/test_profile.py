@@ -16,14 +16,6 @@ PROFILE_URL = reverse("accounts:profile")
 LANGUAGE_URL = reverse("accounts:language_set")
 
 
-@pytest.fixture(autouse=True)
-def _reset_locale():
-    # The middleware activates a language and a zone for the thread; later tests must not inherit them.
-    yield
-    translation.activate(django_settings.LANGUAGE_CODE)
-    timezone.deactivate()
-
-
 @pytest.fixture
 def user(db) -> User:
     return UserFactory(email="person@example.org", display_name="Pat Doe", language="en", time_zone="UTC")

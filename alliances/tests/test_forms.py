@@ -8,6 +8,7 @@ from alliances import services
 from alliances.forms import AllianceForm, InvitationForm, LogisticsForm, NewMemberAccountForm, NormForm
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.tests.factories import NormFactory
+from alliances.tests.helpers import alliance_url
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +24,6 @@ LOGISTICS = {
     "info_sharing": "",
     "info_link": "",
 }
-
-
-def _url(name: str, alliance: Alliance, **kwargs) -> str:
-    return reverse(f"alliances:{name}", kwargs={"slug": alliance.slug, **kwargs})
 
 
 def _field_errors(response, form_name: str, field: str) -> list[str]:
@@ -160,7 +157,7 @@ def test_invalid_address_in_the_list_is_shown_and_the_valid_one_is_not_invited_e
     client.force_login(steward)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url("invitation_create", alliance), {"emails": "a@b.org, not-an-email"})
+        response = client.post(alliance_url("invitation_create", alliance), {"emails": "a@b.org, not-an-email"})
 
     assert response.status_code == 400
     errors = _field_errors(response, "invitation_form", "emails")
@@ -173,7 +170,7 @@ def test_invalid_address_in_the_list_is_shown_and_the_valid_one_is_not_invited_e
 def test_empty_invitation_list_is_shown_on_the_page(client, alliance, steward):
     client.force_login(steward)
 
-    response = client.post(_url("invitation_create", alliance), {"emails": ""})
+    response = client.post(alliance_url("invitation_create", alliance), {"emails": ""})
 
     assert response.status_code == 400
     assert _field_errors(response, "invitation_form", "emails") == ["This field is required."]
@@ -205,7 +202,7 @@ def test_logistics_form_accepts_a_complete_answer(alliance):
 def test_bad_logistics_are_shown_on_the_page_and_nothing_is_saved(client, alliance, steward, changes, field, message):
     client.force_login(steward)
 
-    response = client.post(_url("charter_logistics_edit", alliance), {**LOGISTICS, **changes})
+    response = client.post(alliance_url("charter_logistics_edit", alliance), {**LOGISTICS, **changes})
 
     assert response.status_code == 200
     errors = _field_errors(response, "form", field)
@@ -220,7 +217,8 @@ def test_a_failed_logistics_form_keeps_what_was_typed_and_saves_none_of_it(clien
     client.force_login(steward)
 
     response = client.post(
-        _url("charter_logistics_edit", alliance), {**LOGISTICS, "venue_address": "Plaza", "time_zone": "Nowhere/X"}
+        alliance_url("charter_logistics_edit", alliance),
+        {**LOGISTICS, "venue_address": "Plaza", "time_zone": "Nowhere/X"},
     )
 
     assert response.context["form"]["venue_address"].value() == "Plaza"
@@ -237,7 +235,7 @@ def test_bad_purpose_date_is_shown_on_the_page_and_nothing_is_saved(client, alli
     before = alliance.purpose
 
     response = client.post(
-        _url("charter_purpose_edit", alliance), {"purpose": "Changed", "purpose_agreed_on": "31/31/2026"}
+        alliance_url("charter_purpose_edit", alliance), {"purpose": "Changed", "purpose_agreed_on": "31/31/2026"}
     )
 
     assert response.status_code == 200
@@ -250,7 +248,7 @@ def test_bad_purpose_date_is_shown_on_the_page_and_nothing_is_saved(client, alli
 def test_empty_norm_is_shown_on_the_page_and_nothing_is_saved(client, alliance, steward):
     client.force_login(steward)
 
-    response = client.post(_url("norm_create", alliance), {"text": "  ", "agreed_on": ""})
+    response = client.post(alliance_url("norm_create", alliance), {"text": "  ", "agreed_on": ""})
 
     assert response.status_code == 200
     assert _field_errors(response, "form", "text") == ["This field is required."]
@@ -262,7 +260,7 @@ def test_a_norm_over_the_limit_is_refused_with_its_length_and_nothing_is_added(c
     # Before, the browser cut a long norm at 500 characters and the page said "The norm has been added".
     client.force_login(steward)
 
-    response = client.post(_url("norm_create", alliance), {"text": "x" * 1001, "agreed_on": ""})
+    response = client.post(alliance_url("norm_create", alliance), {"text": "x" * 1001, "agreed_on": ""})
 
     assert response.status_code == 200
     [error] = _field_errors(response, "form", "text")
@@ -277,7 +275,7 @@ def test_a_norm_over_the_limit_is_refused_with_its_length_and_nothing_is_added(c
 def test_a_norm_at_the_limit_is_added_whole(client, alliance, steward):
     client.force_login(steward)
 
-    response = client.post(_url("norm_create", alliance), {"text": "x" * 1000, "agreed_on": ""})
+    response = client.post(alliance_url("norm_create", alliance), {"text": "x" * 1000, "agreed_on": ""})
 
     assert response.status_code == 302
     assert Norm.objects.get().text == "x" * 1000
@@ -286,7 +284,7 @@ def test_a_norm_at_the_limit_is_added_whole(client, alliance, steward):
 def test_the_norm_form_states_the_limit_and_does_not_cut_in_the_browser(client, alliance, steward):
     client.force_login(steward)
 
-    page = client.get(_url("norm_create", alliance)).content.decode()
+    page = client.get(alliance_url("norm_create", alliance)).content.decode()
 
     assert "up to 1,000 characters" in page
     assert "<textarea" in page
@@ -307,11 +305,11 @@ def test_a_multi_line_norm_keeps_its_lines_and_counts_each_line_break_once(clien
     client.force_login(steward)
     text = "x" * 499 + "\r\n" + "y" * 500
 
-    response = client.post(_url("norm_create", alliance), {"text": text, "agreed_on": ""})
+    response = client.post(alliance_url("norm_create", alliance), {"text": text, "agreed_on": ""})
 
     assert response.status_code == 302
     assert Norm.objects.get().text == "x" * 499 + "\n" + "y" * 500
-    charter = client.get(_url("charter_detail", alliance)).content.decode()
+    charter = client.get(alliance_url("charter_detail", alliance)).content.decode()
     assert '<div class="norm-text">' + "x" * 499 + "\n" + "y" * 500 + "</div>" in charter
 
 
@@ -319,7 +317,7 @@ def test_editing_a_norm_past_the_limit_is_refused_and_the_norm_keeps_its_text(cl
     norm = NormFactory(alliance=alliance, text="Start on time")
     client.force_login(steward)
 
-    response = client.post(_url("norm_edit", alliance, pk=norm.pk), {"text": "x" * 1500, "agreed_on": ""})
+    response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "x" * 1500, "agreed_on": ""})
 
     assert response.status_code == 200
     assert "this one has 1,500" in _field_errors(response, "form", "text")[0]
@@ -331,7 +329,7 @@ def test_emptying_a_norm_is_shown_on_the_page_and_the_norm_keeps_its_text(client
     norm = NormFactory(alliance=alliance, text="Start on time")
     client.force_login(steward)
 
-    response = client.post(_url("norm_edit", alliance, pk=norm.pk), {"text": "", "agreed_on": ""})
+    response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "", "agreed_on": ""})
 
     assert response.status_code == 200
     assert _field_errors(response, "form", "text") == ["This field is required."]
@@ -342,9 +340,9 @@ def test_emptying_a_norm_is_shown_on_the_page_and_the_norm_keeps_its_text(client
 def test_editing_a_retired_norm_is_refused_on_the_page(client, alliance, steward):
     norm = NormFactory(alliance=alliance, text="Old rule")
     client.force_login(steward)
-    client.post(_url("norm_retire", alliance, pk=norm.pk))
+    client.post(alliance_url("norm_retire", alliance, pk=norm.pk))
 
-    response = client.post(_url("norm_edit", alliance, pk=norm.pk), {"text": "New rule", "agreed_on": ""})
+    response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "New rule", "agreed_on": ""})
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == ["A retired norm cannot be edited."]
@@ -358,7 +356,7 @@ def test_editing_a_retired_norm_is_refused_on_the_page(client, alliance, steward
 def test_too_long_organisation_is_shown_on_the_page_and_not_saved(client, alliance, member):
     client.force_login(member)
 
-    response = client.post(_url("member_edit", alliance), {"organisation": "x" * 201})
+    response = client.post(alliance_url("member_edit", alliance), {"organisation": "x" * 201})
 
     assert response.status_code == 200
     assert "at most 200 characters" in _field_errors(response, "form", "organisation")[0]

@@ -12,14 +12,11 @@ from alliances import services
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.services import AllianceError, InvitationInvalid
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory
+from alliances.tests.helpers import membership_of
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def _membership(alliance: Alliance, user) -> Member:
-    return Member.objects.get(alliance=alliance, user=user)
 
 
 def _texts(alliance: Alliance) -> list[str]:
@@ -78,65 +75,65 @@ def test_an_alliance_cannot_take_a_slug_its_own_pages_use(db):
 
 def test_last_steward_cannot_leave(alliance, steward, member):
     with pytest.raises(AllianceError, match="last steward"):
-        services.member_leave(member=_membership(alliance, steward))
+        services.member_leave(member=membership_of(alliance, steward))
 
-    assert _membership(alliance, steward).is_active
+    assert membership_of(alliance, steward).is_active
 
 
 def test_last_steward_cannot_be_demoted(alliance, steward, member):
     with pytest.raises(AllianceError, match="at least one steward"):
-        services.member_set_steward(member=_membership(alliance, steward), is_steward=False, by=steward)
+        services.member_set_steward(member=membership_of(alliance, steward), is_steward=False, by=steward)
 
-    assert _membership(alliance, steward).is_steward
+    assert membership_of(alliance, steward).is_steward
 
 
 def test_last_steward_cannot_be_deactivated(alliance, steward, member):
     with pytest.raises(AllianceError, match="last steward"):
-        services.member_deactivate(member=_membership(alliance, steward), by=steward)
+        services.member_deactivate(member=membership_of(alliance, steward), by=steward)
 
-    assert _membership(alliance, steward).is_active
+    assert membership_of(alliance, steward).is_active
 
 
 def test_steward_can_leave_once_another_steward_exists(alliance, steward, member):
-    services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
 
-    services.member_leave(member=_membership(alliance, steward))
+    services.member_leave(member=membership_of(alliance, steward))
 
-    assert not _membership(alliance, steward).is_active
+    assert not membership_of(alliance, steward).is_active
     assert [m.user for m in Member.objects.filter(alliance=alliance).stewards()] == [member]
 
 
 def test_steward_can_be_demoted_once_another_steward_exists(alliance, steward, member):
-    services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
 
-    services.member_set_steward(member=_membership(alliance, steward), is_steward=False, by=member)
+    services.member_set_steward(member=membership_of(alliance, steward), is_steward=False, by=member)
 
-    assert not _membership(alliance, steward).is_steward
-    assert _membership(alliance, member).is_steward
+    assert not membership_of(alliance, steward).is_steward
+    assert membership_of(alliance, member).is_steward
 
 
 def test_steward_can_be_deactivated_once_another_steward_exists(alliance, steward, member):
-    services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
 
-    services.member_deactivate(member=_membership(alliance, steward), by=member)
+    services.member_deactivate(member=membership_of(alliance, steward), by=member)
 
-    ended = _membership(alliance, steward)
+    ended = membership_of(alliance, steward)
     assert not ended.is_active
     assert not ended.is_steward
 
 
 def test_a_former_member_cannot_be_made_steward(alliance, steward, member):
-    services.member_leave(member=_membership(alliance, member))
+    services.member_leave(member=membership_of(alliance, member))
 
     with pytest.raises(AllianceError, match="former member"):
-        services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+        services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
 
 
 def test_a_member_of_another_alliance_does_not_count_as_a_second_steward(alliance, steward):
     MemberFactory(alliance=AllianceFactory(), is_steward=True)
 
     with pytest.raises(AllianceError):
-        services.member_leave(member=_membership(alliance, steward))
+        services.member_leave(member=membership_of(alliance, steward))
 
 
 # --- Leaving and deactivation -----------------------------------------------------------------------
@@ -144,9 +141,9 @@ def test_a_member_of_another_alliance_does_not_count_as_a_second_steward(allianc
 
 @time_machine.travel(NOW, tick=False)
 def test_a_member_who_leaves_keeps_the_row_and_loses_access(alliance, steward, member):
-    services.member_leave(member=_membership(alliance, member))
+    services.member_leave(member=membership_of(alliance, member))
 
-    row = _membership(alliance, member)
+    row = membership_of(alliance, member)
     assert not row.is_active
     assert row.end_reason == Member.EndReason.LEFT
     assert row.ended_by == member
@@ -156,9 +153,9 @@ def test_a_member_who_leaves_keeps_the_row_and_loses_access(alliance, steward, m
 
 @time_machine.travel(NOW, tick=False)
 def test_a_deactivated_member_keeps_the_row_and_loses_access(alliance, steward, member):
-    services.member_deactivate(member=_membership(alliance, member), by=steward)
+    services.member_deactivate(member=membership_of(alliance, member), by=steward)
 
-    row = _membership(alliance, member)
+    row = membership_of(alliance, member)
     assert not row.is_active
     assert row.end_reason == Member.EndReason.DEACTIVATED
     assert row.ended_by == steward
@@ -167,21 +164,21 @@ def test_a_deactivated_member_keeps_the_row_and_loses_access(alliance, steward, 
 
 
 def test_deactivating_a_former_member_again_changes_nothing(alliance, steward, member):
-    services.member_leave(member=_membership(alliance, member))
-    ended_at = _membership(alliance, member).ended_at
+    services.member_leave(member=membership_of(alliance, member))
+    ended_at = membership_of(alliance, member).ended_at
 
-    services.member_deactivate(member=_membership(alliance, member), by=steward)
+    services.member_deactivate(member=membership_of(alliance, member), by=steward)
 
-    row = _membership(alliance, member)
+    row = membership_of(alliance, member)
     assert row.end_reason == Member.EndReason.LEFT
     assert row.ended_by == member
     assert row.ended_at == ended_at
 
 
 def test_member_sets_the_organisation_they_represent(alliance, member):
-    services.member_set_organisation(member=_membership(alliance, member), organisation="Friends of the Library")
+    services.member_set_organisation(member=membership_of(alliance, member), organisation="Friends of the Library")
 
-    assert _membership(alliance, member).organisation == "Friends of the Library"
+    assert membership_of(alliance, member).organisation == "Friends of the Library"
 
 
 # --- Norms ------------------------------------------------------------------------------------------
@@ -502,13 +499,13 @@ def test_a_norm_retired_after_it_was_loaded_cannot_be_edited(alliance, steward, 
 
 
 def test_a_membership_that_ended_after_it_was_loaded_cannot_change_its_organisation(alliance, steward, member):
-    stale = _membership(alliance, member)
-    services.member_leave(member=_membership(alliance, member))
+    stale = membership_of(alliance, member)
+    services.member_leave(member=membership_of(alliance, member))
 
     with pytest.raises(AllianceError, match="no longer a member"):
         services.member_set_organisation(member=stale, organisation="PTA")
 
-    assert _membership(alliance, member).organisation == ""
+    assert membership_of(alliance, member).organisation == ""
 
 
 @pytest.mark.skipif(not connection.features.has_select_for_update, reason="SQLite has no row locks (CI: PostgreSQL)")
@@ -518,7 +515,7 @@ def test_charter_services_lock_the_row_they_read_before(alliance, steward, norms
         services.charter_set_purpose(alliance=alliance, purpose="New", agreed_on=None, by=steward)
         services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
         services.norm_edit(norm=norms[0], text="Changed", agreed_on=None, by=steward)
-        services.member_set_organisation(member=_membership(alliance, steward), organisation="PTA")
+        services.member_set_organisation(member=membership_of(alliance, steward), organisation="PTA")
 
     locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
     assert len(locking) == 4, locking
@@ -694,7 +691,7 @@ def test_accepting_an_invitation_sent_to_your_address_confirms_it(alliance):
 @pytest.mark.parametrize("who", ["outsider", "member", "removed"])
 def test_only_the_invited_address_can_accept(alliance, steward, outsider, member, who):
     if who == "removed":
-        services.member_deactivate(member=_membership(alliance, member), by=steward)
+        services.member_deactivate(member=membership_of(alliance, member), by=steward)
     user = outsider if who == "outsider" else member
     invitation = InvitationFactory(alliance=alliance, email="someone-else@example.org")
 
@@ -717,7 +714,7 @@ def test_an_active_member_cannot_accept_another_invitation(alliance, member):
 
 
 def test_a_former_member_who_accepts_comes_back_as_the_same_row(alliance, steward, member):
-    old = _membership(alliance, member)
+    old = membership_of(alliance, member)
     services.member_deactivate(member=old, by=steward)
     invitation = InvitationFactory(alliance=alliance, email=member.email)
 

@@ -1,7 +1,6 @@
 from datetime import time
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -10,22 +9,11 @@ from accounts.tests.factories import UserFactory
 from alliances import services
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory, NormFactory
+from alliances.tests.helpers import alliance_url, flash_messages, membership_of
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-def _url(name: str, alliance: Alliance, **kwargs) -> str:
-    return reverse(f"alliances:{name}", kwargs={"slug": alliance.slug, **kwargs})
-
-
-def _messages(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def _membership(alliance: Alliance, user) -> Member:
-    return Member.objects.get(alliance=alliance, user=user)
 
 
 def _queries(client, url: str) -> int:
@@ -97,7 +85,7 @@ def test_creating_an_alliance_makes_me_its_steward_and_opens_it(client, outsider
     alliance = Alliance.objects.get()
     assert response.status_code == 302
     assert response["Location"] == "/alliances/escuela-abierta/"
-    membership = _membership(alliance, outsider)
+    membership = membership_of(alliance, outsider)
     assert membership.is_steward
     assert membership.organisation == "PTA"
 
@@ -119,7 +107,7 @@ def test_alliance_page_shows_purpose_norms_members_and_logistics(client, allianc
     services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
     client.force_login(member)
 
-    page = client.get(_url("alliance_detail", alliance)).content.decode()
+    page = client.get(alliance_url("alliance_detail", alliance)).content.decode()
 
     assert alliance.purpose in page
     assert "Start on time" in page
@@ -132,9 +120,9 @@ def test_only_stewards_see_pending_invitations_on_the_alliance_page(client, alli
     InvitationFactory(alliance=alliance, email="ana@example.org")
 
     client.force_login(member)
-    assert "ana@example.org" not in client.get(_url("alliance_detail", alliance)).content.decode()
+    assert "ana@example.org" not in client.get(alliance_url("alliance_detail", alliance)).content.decode()
     client.force_login(steward)
-    assert "ana@example.org" in client.get(_url("alliance_detail", alliance)).content.decode()
+    assert "ana@example.org" in client.get(alliance_url("alliance_detail", alliance)).content.decode()
 
 
 def test_alliance_page_makes_the_same_queries_for_3_or_30_members(
@@ -144,7 +132,7 @@ def test_alliance_page_makes_the_same_queries_for_3_or_30_members(
     NormFactory.create_batch(2, alliance=alliance)
     InvitationFactory(alliance=alliance)
     client.force_login(steward)
-    url = _url("alliance_detail", alliance)
+    url = alliance_url("alliance_detail", alliance)
     with_three = _queries(client, url)
     MemberFactory.create_batch(27, alliance=alliance, organisation="Library")
     NormFactory.create_batch(10, alliance=alliance)
@@ -161,12 +149,12 @@ def test_alliance_page_makes_the_same_queries_for_3_or_30_members(
 
 def test_charter_page_shows_edit_buttons_only_to_stewards(client, alliance, steward, member):
     NormFactory(alliance=alliance)
-    edit_purpose = _url("charter_purpose_edit", alliance)
+    edit_purpose = alliance_url("charter_purpose_edit", alliance)
 
     client.force_login(member)
-    assert edit_purpose not in client.get(_url("charter_detail", alliance)).content.decode()
+    assert edit_purpose not in client.get(alliance_url("charter_detail", alliance)).content.decode()
     client.force_login(steward)
-    assert edit_purpose in client.get(_url("charter_detail", alliance)).content.decode()
+    assert edit_purpose in client.get(alliance_url("charter_detail", alliance)).content.decode()
 
 
 def test_steward_edits_the_purpose_and_history_records_the_old_text(client, alliance, steward):
@@ -174,11 +162,12 @@ def test_steward_edits_the_purpose_and_history_records_the_old_text(client, alli
     client.force_login(steward)
 
     response = client.post(
-        _url("charter_purpose_edit", alliance), {"purpose": "Every child reads.", "purpose_agreed_on": "2026-02-01"}
+        alliance_url("charter_purpose_edit", alliance),
+        {"purpose": "Every child reads.", "purpose_agreed_on": "2026-02-01"},
     )
 
     assert response.status_code == 302
-    assert response["Location"] == _url("charter_detail", alliance)
+    assert response["Location"] == alliance_url("charter_detail", alliance)
     alliance.refresh_from_db()
     assert alliance.purpose == "Every child reads."
     change = CharterChange.objects.get(kind=CharterChange.Kind.PURPOSE)
@@ -189,7 +178,7 @@ def test_steward_edits_the_logistics_and_history_records_the_change(client, alli
     client.force_login(steward)
 
     response = client.post(
-        _url("charter_logistics_edit", alliance),
+        alliance_url("charter_logistics_edit", alliance),
         {
             "cadence": "custom",
             "cadence_custom": "the first Tuesday of each month",
@@ -220,7 +209,7 @@ def test_logistics_form_starts_with_the_saved_logistics(client, alliance, stewar
     services.charter_set_logistics(alliance=alliance, by=steward, venue_address="Biblioteca Municipal")
     client.force_login(steward)
 
-    response = client.get(_url("charter_logistics_edit", alliance))
+    response = client.get(alliance_url("charter_logistics_edit", alliance))
 
     assert "Biblioteca Municipal" in response.content.decode()
 
@@ -229,7 +218,7 @@ def test_steward_adds_a_norm_at_the_end_of_the_list(client, alliance, steward):
     NormFactory(alliance=alliance, text="Start on time", position=1)
     client.force_login(steward)
 
-    response = client.post(_url("norm_create", alliance), {"text": "Phones away", "agreed_on": "2026-02-01"})
+    response = client.post(alliance_url("norm_create", alliance), {"text": "Phones away", "agreed_on": "2026-02-01"})
 
     assert response.status_code == 302
     assert [n.text for n in Norm.objects.current()] == ["Start on time", "Phones away"]
@@ -240,8 +229,8 @@ def test_steward_edits_a_norm_and_history_records_before_and_after(client, allia
     norm = NormFactory(alliance=alliance, text="Start on time")
     client.force_login(steward)
 
-    form_page = client.get(_url("norm_edit", alliance, pk=norm.pk))
-    response = client.post(_url("norm_edit", alliance, pk=norm.pk), {"text": "Start and end on time"})
+    form_page = client.get(alliance_url("norm_edit", alliance, pk=norm.pk))
+    response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "Start and end on time"})
 
     assert "Start on time" in form_page.content.decode()
     assert response.status_code == 302
@@ -253,9 +242,9 @@ def test_a_norm_of_another_alliance_is_not_found(client, alliance, steward):
     elsewhere = NormFactory(alliance=AllianceFactory())
     client.force_login(steward)
 
-    assert client.get(_url("norm_edit", alliance, pk=elsewhere.pk)).status_code == 404
-    assert client.post(_url("norm_retire", alliance, pk=elsewhere.pk)).status_code == 404
-    assert client.post(_url("norm_move", alliance, pk=elsewhere.pk), {"direction": "up"}).status_code == 404
+    assert client.get(alliance_url("norm_edit", alliance, pk=elsewhere.pk)).status_code == 404
+    assert client.post(alliance_url("norm_retire", alliance, pk=elsewhere.pk)).status_code == 404
+    assert client.post(alliance_url("norm_move", alliance, pk=elsewhere.pk), {"direction": "up"}).status_code == 404
     assert Norm.objects.get(pk=elsewhere.pk).retired_at is None
 
 
@@ -264,10 +253,10 @@ def test_moving_a_norm_with_a_plain_form_reorders_and_goes_back_to_the_charter(c
     second = NormFactory(alliance=alliance, text="Second", position=2)
     client.force_login(steward)
 
-    response = client.post(_url("norm_move", alliance, pk=second.pk), {"direction": "up"})
+    response = client.post(alliance_url("norm_move", alliance, pk=second.pk), {"direction": "up"})
 
     assert response.status_code == 302
-    assert response["Location"] == _url("charter_detail", alliance)
+    assert response["Location"] == alliance_url("charter_detail", alliance)
     assert list(Norm.objects.current()) == [second, first]
 
 
@@ -276,7 +265,7 @@ def test_moving_a_norm_with_htmx_returns_only_the_norm_list(client, alliance, st
     second = NormFactory(alliance=alliance, text="Second", position=2)
     client.force_login(steward)
 
-    response = client.post(_url("norm_move", alliance, pk=second.pk), {"direction": "up"}, headers=HTMX)
+    response = client.post(alliance_url("norm_move", alliance, pk=second.pk), {"direction": "up"}, headers=HTMX)
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -290,7 +279,7 @@ def test_retiring_a_norm_with_htmx_returns_the_list_without_it(client, alliance,
     gone = NormFactory(alliance=alliance, text="Retire me", position=2)
     client.force_login(steward)
 
-    response = client.post(_url("norm_retire", alliance, pk=gone.pk), headers=HTMX)
+    response = client.post(alliance_url("norm_retire", alliance, pk=gone.pk), headers=HTMX)
 
     page = response.content.decode()
     assert 'id="norm-list"' in page
@@ -302,11 +291,11 @@ def test_retiring_a_norm_with_htmx_returns_the_list_without_it(client, alliance,
 def test_a_retired_norm_leaves_the_charter_but_stays_in_its_history(client, alliance, steward, member):
     norm = NormFactory(alliance=alliance, text="Phones away")
     client.force_login(steward)
-    client.post(_url("norm_retire", alliance, pk=norm.pk))
+    client.post(alliance_url("norm_retire", alliance, pk=norm.pk))
 
     client.force_login(member)
-    charter = client.get(_url("charter_detail", alliance)).content.decode()
-    history = client.get(_url("charter_history", alliance)).content.decode()
+    charter = client.get(alliance_url("charter_detail", alliance)).content.decode()
+    history = client.get(alliance_url("charter_history", alliance)).content.decode()
 
     assert "Phones away" not in charter
     assert "Phones away" in history
@@ -320,7 +309,7 @@ def test_charter_history_lists_each_change_with_who_made_it(client, alliance, st
     services.norm_move(norm=first, direction="down", by=steward)
     client.force_login(member)
 
-    page = client.get(_url("charter_history", alliance)).content.decode()
+    page = client.get(alliance_url("charter_history", alliance)).content.decode()
 
     assert "Purpose changed" in page
     assert "Every child reads." in page
@@ -341,7 +330,7 @@ def test_a_spanish_reader_reads_a_logistics_change_in_spanish_and_nothing_looks_
     member.save(update_fields=["language"])
     client.force_login(member)
 
-    page = client.get(_url("charter_history", alliance)).content.decode()
+    page = client.get(alliance_url("charter_history", alliance)).content.decode()
 
     assert "Logística modificada" in page
     assert "<dt>Con qué frecuencia nos reunimos</dt>" in page
@@ -365,7 +354,7 @@ def test_member_list_shows_members_and_former_members(client, alliance, steward,
     services.member_deactivate(member=gone, by=steward)
     client.force_login(member)
 
-    response = client.get(_url("member_list", alliance))
+    response = client.get(alliance_url("member_list", alliance))
 
     page = response.content.decode()
     assert "Mia Member" in page
@@ -382,7 +371,7 @@ def test_member_list_makes_the_same_queries_for_3_or_30_members(
     MemberFactory(alliance=alliance)
     InvitationFactory(alliance=alliance)
     client.force_login(steward)
-    url = _url("member_list", alliance)
+    url = alliance_url("member_list", alliance)
     with_three = _queries(client, url)
     for former in MemberFactory.create_batch(5, alliance=alliance):
         services.member_deactivate(member=former, by=steward)
@@ -396,54 +385,54 @@ def test_member_list_makes_the_same_queries_for_3_or_30_members(
 
 
 def test_steward_makes_a_member_a_steward_and_back(client, alliance, steward, member):
-    target = _membership(alliance, member)
+    target = membership_of(alliance, member)
     client.force_login(steward)
 
-    client.post(_url("member_steward", alliance, pk=target.pk), {"steward": "1"})
-    assert _membership(alliance, member).is_steward
+    client.post(alliance_url("member_steward", alliance, pk=target.pk), {"steward": "1"})
+    assert membership_of(alliance, member).is_steward
 
-    response = client.post(_url("member_steward", alliance, pk=target.pk), {"steward": "0"})
-    assert not _membership(alliance, member).is_steward
-    assert response["Location"] == _url("member_list", alliance)
+    response = client.post(alliance_url("member_steward", alliance, pk=target.pk), {"steward": "0"})
+    assert not membership_of(alliance, member).is_steward
+    assert response["Location"] == alliance_url("member_list", alliance)
 
 
 def test_demoting_the_last_steward_shows_why_and_changes_nothing(client, alliance, steward, member):
     client.force_login(steward)
 
     response = client.post(
-        _url("member_steward", alliance, pk=_membership(alliance, steward).pk), {"steward": "0"}, follow=True
+        alliance_url("member_steward", alliance, pk=membership_of(alliance, steward).pk), {"steward": "0"}, follow=True
     )
 
     assert "at least one steward" in response.content.decode()
-    assert _membership(alliance, steward).is_steward
+    assert membership_of(alliance, steward).is_steward
 
 
 def test_steward_removes_a_member_who_then_loses_access(client, alliance, steward, member):
     client.force_login(steward)
 
-    response = client.post(_url("member_deactivate", alliance, pk=_membership(alliance, member).pk))
+    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, member).pk))
 
     assert response.status_code == 302
-    row = _membership(alliance, member)
+    row = membership_of(alliance, member)
     assert (row.is_active, row.end_reason, row.ended_by) == (False, Member.EndReason.DEACTIVATED, steward)
     client.force_login(member)
-    assert client.get(_url("alliance_detail", alliance)).status_code == 404
+    assert client.get(alliance_url("alliance_detail", alliance)).status_code == 404
 
 
 def test_removing_the_last_steward_shows_why_and_changes_nothing(client, alliance, steward, member):
     client.force_login(steward)
 
-    response = client.post(_url("member_deactivate", alliance, pk=_membership(alliance, steward).pk))
+    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward).pk))
 
-    assert any("last steward" in text for text in _messages(response))
-    assert _membership(alliance, steward).is_active
+    assert any("last steward" in text for text in flash_messages(response))
+    assert membership_of(alliance, steward).is_active
 
 
 def test_a_steward_who_removes_themselves_goes_to_their_alliance_list(client, alliance, steward, member):
-    services.member_set_steward(member=_membership(alliance, member), is_steward=True, by=steward)
+    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
     client.force_login(steward)
 
-    response = client.post(_url("member_deactivate", alliance, pk=_membership(alliance, steward).pk))
+    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward).pk))
 
     assert response["Location"] == reverse("alliances:alliance_list")
 
@@ -451,49 +440,49 @@ def test_a_steward_who_removes_themselves_goes_to_their_alliance_list(client, al
 def test_leave_page_asks_before_leaving(client, alliance, member):
     client.force_login(member)
 
-    response = client.get(_url("member_leave", alliance))
+    response = client.get(alliance_url("member_leave", alliance))
 
     assert response.status_code == 200
     assert "Leave the alliance" in response.content.decode()
-    assert _membership(alliance, member).is_active
+    assert membership_of(alliance, member).is_active
 
 
 def test_a_member_who_leaves_loses_access_and_their_row_is_kept(client, alliance, steward, member):
     client.force_login(member)
 
-    response = client.post(_url("member_leave", alliance))
+    response = client.post(alliance_url("member_leave", alliance))
 
     assert response["Location"] == reverse("alliances:alliance_list")
-    row = _membership(alliance, member)
+    row = membership_of(alliance, member)
     assert (row.is_active, row.end_reason, row.ended_by) == (False, Member.EndReason.LEFT, member)
-    assert client.get(_url("alliance_detail", alliance)).status_code == 404
+    assert client.get(alliance_url("alliance_detail", alliance)).status_code == 404
     assert "Barrio Readers" not in client.get(reverse("alliances:alliance_list")).content.decode()
 
 
 def test_the_last_steward_trying_to_leave_is_told_why_and_stays(client, alliance, steward, member):
     client.force_login(steward)
 
-    response = client.post(_url("member_leave", alliance), follow=True)
+    response = client.post(alliance_url("member_leave", alliance), follow=True)
 
     assert "The last steward cannot leave" in response.content.decode()
-    assert _membership(alliance, steward).is_active
+    assert membership_of(alliance, steward).is_active
 
 
 def test_a_member_edits_the_organisation_they_represent(client, alliance, member):
     client.force_login(member)
 
-    response = client.post(_url("member_edit", alliance), {"organisation": "Friends of the Library"})
+    response = client.post(alliance_url("member_edit", alliance), {"organisation": "Friends of the Library"})
 
     assert response.status_code == 302
-    assert _membership(alliance, member).organisation == "Friends of the Library"
+    assert membership_of(alliance, member).organisation == "Friends of the Library"
 
 
 def test_a_member_of_another_alliance_cannot_be_managed_from_this_one(client, alliance, steward):
     elsewhere = MemberFactory(alliance=AllianceFactory())
     client.force_login(steward)
 
-    assert client.post(_url("member_deactivate", alliance, pk=elsewhere.pk)).status_code == 404
-    assert client.post(_url("member_steward", alliance, pk=elsewhere.pk), {"steward": "1"}).status_code == 404
+    assert client.post(alliance_url("member_deactivate", alliance, pk=elsewhere.pk)).status_code == 404
+    assert client.post(alliance_url("member_steward", alliance, pk=elsewhere.pk), {"steward": "1"}).status_code == 404
     elsewhere.refresh_from_db()
     assert elsewhere.is_active
     assert not elsewhere.is_steward
@@ -506,7 +495,7 @@ def test_steward_sees_the_invitation_form_and_pending_invitations(client, allian
     InvitationFactory(alliance=alliance, email="ana@example.org", invited_by=steward)
     client.force_login(steward)
 
-    page = client.get(_url("member_list", alliance)).content.decode()
+    page = client.get(alliance_url("member_list", alliance)).content.decode()
 
     assert 'name="emails"' in page
     assert "ana@example.org" in page
@@ -516,10 +505,10 @@ def test_steward_sees_the_invitation_form_and_pending_invitations(client, allian
 def test_steward_invites_and_is_told_who_was_invited(client, alliance, steward):
     client.force_login(steward)
 
-    response = client.post(_url("invitation_create", alliance), {"emails": "ana@example.org"})
+    response = client.post(alliance_url("invitation_create", alliance), {"emails": "ana@example.org"})
 
-    assert response["Location"] == _url("member_list", alliance)
-    assert _messages(response) == ["Invitation sent to ana@example.org."]
+    assert response["Location"] == alliance_url("member_list", alliance)
+    assert flash_messages(response) == ["Invitation sent to ana@example.org."]
     assert Invitation.objects.get().email == "ana@example.org"
 
 
@@ -527,19 +516,19 @@ def test_steward_cancels_an_invitation(client, alliance, steward):
     invitation = InvitationFactory(alliance=alliance)
     client.force_login(steward)
 
-    client.post(_url("invitation_cancel", alliance, pk=invitation.pk))
-    response = client.post(_url("invitation_cancel", alliance, pk=invitation.pk))
+    client.post(alliance_url("invitation_cancel", alliance, pk=invitation.pk))
+    response = client.post(alliance_url("invitation_cancel", alliance, pk=invitation.pk))
 
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.CANCELLED
-    assert _messages(response)[-1] == "This invitation is no longer pending."
+    assert flash_messages(response)[-1] == "This invitation is no longer pending."
 
 
 def test_an_invitation_of_another_alliance_cannot_be_cancelled_from_this_one(client, alliance, steward):
     elsewhere = InvitationFactory()
     client.force_login(steward)
 
-    assert client.post(_url("invitation_cancel", alliance, pk=elsewhere.pk)).status_code == 404
-    assert client.post(_url("invitation_resend", alliance, pk=elsewhere.pk)).status_code == 404
+    assert client.post(alliance_url("invitation_cancel", alliance, pk=elsewhere.pk)).status_code == 404
+    assert client.post(alliance_url("invitation_resend", alliance, pk=elsewhere.pk)).status_code == 404
     elsewhere.refresh_from_db()
     assert elsewhere.status == Invitation.Status.PENDING

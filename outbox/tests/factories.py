@@ -1,7 +1,19 @@
 import factory
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.tests.factories import UserFactory
 from outbox.models import Delivery, Message
+
+
+def make_operator(**kwargs: object) -> User:
+    """A staff account given, on purpose, the permissions to read the outbox and its admin pages."""
+    user = UserFactory(is_staff=True, **kwargs)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_delivery", "view_message"], content_type__app_label="outbox")
+    )
+    return user
 
 
 class MessageFactory(factory.django.DjangoModelFactory):

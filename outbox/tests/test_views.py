@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts import services as account_services
@@ -11,19 +10,11 @@ from accounts.tests.factories import UserFactory
 from alliances import services as alliance_services
 from outbox.models import Delivery
 from outbox.services import Address, mail_send
+from outbox.tests.factories import make_operator
 
 pytestmark = pytest.mark.django_db
 
 REDACTED = "[link removed]"
-
-
-def _operator(**kwargs):
-    """A staff account given, on purpose, the permissions to read the outbox and its admin pages."""
-    user = UserFactory(is_staff=True, **kwargs)
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_delivery", "view_message"], content_type__app_label="outbox")
-    )
-    return user
 
 
 def _outbox_pages(delivery: Delivery) -> list[str]:
@@ -88,14 +79,14 @@ def test_the_outbox_link_in_the_menu_shows_only_to_those_who_may_read_it(client)
     client.force_login(UserFactory(is_staff=True))
     assert reverse("outbox:delivery_list") not in client.get(reverse("home"), follow=True).content.decode()
 
-    client.force_login(_operator())
+    client.force_login(make_operator())
     assert reverse("outbox:delivery_list") in client.get(reverse("home"), follow=True).content.decode()
 
 
 def test_an_operator_with_the_permission_reads_the_outbox_and_it_is_never_cached(client, member):
     message = mail_send(template="password_reset", recipients=[Address.for_user(member)], context={"user": member})
     delivery = message.deliveries.get()
-    client.force_login(_operator())
+    client.force_login(make_operator())
 
     responses = [client.get(url) for url in _outbox_pages(delivery)]
 
@@ -120,7 +111,7 @@ def test_a_password_reset_link_is_redacted_everywhere_an_operator_looks_but_work
 ):
     target = UserFactory(is_superuser=True, is_staff=True, display_name="Root")
     delivery, link = _password_reset(target, django_capture_on_commit_callbacks)
-    reader_account = _operator() if reader == "operator" else UserFactory(is_staff=True, is_superuser=True)
+    reader_account = make_operator() if reader == "operator" else UserFactory(is_staff=True, is_superuser=True)
     client.force_login(reader_account)
 
     seen = _everything_an_operator_can_open(client, delivery)
@@ -144,7 +135,7 @@ def test_an_invitation_link_is_redacted_for_operators_but_reaches_the_invited_pe
     with django_capture_on_commit_callbacks(execute=True):
         invitation = alliance_services.invitation_create(alliance=alliance, email="new@example.org", invited_by=steward)
     delivery = Delivery.objects.get(to_email="new@example.org")
-    client.force_login(_operator())
+    client.force_login(make_operator())
 
     seen = _everything_an_operator_can_open(client, delivery)
 
@@ -164,7 +155,7 @@ def test_a_sign_up_confirmation_link_is_redacted(client, django_capture_on_commi
         )
     delivery = Delivery.objects.get(message__template="signup_confirm")
     token = re.search(r"/accounts/confirm/([^/\s]+)/", delivery.body_text).group(1)
-    client.force_login(_operator())
+    client.force_login(make_operator())
 
     seen = _everything_an_operator_can_open(client, delivery)
 
@@ -179,7 +170,7 @@ def test_an_email_without_a_single_use_link_is_shown_in_full(client, member):
         context={"user": member, "reset_url": "http://testserver/alliances/barrio-readers/"},
     )
     delivery = message.deliveries.get()
-    client.force_login(_operator())
+    client.force_login(make_operator())
 
     seen = _everything_an_operator_can_open(client, delivery)
 

@@ -7,11 +7,10 @@ with inline script or style under this policy would be silently broken for its r
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory
 from outbox.services import Address, mail_send
+from outbox.tests.factories import make_operator
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +57,7 @@ def test_an_emails_html_shown_to_an_operator_runs_sandboxed(client, member):
     delivery = mail_send(
         template="password_reset", recipients=[Address.for_user(member)], context={"user": member}
     ).deliveries.get()
-    operator = UserFactory(is_staff=True)
-    operator.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_delivery", "view_message"], content_type__app_label="outbox")
-    )
-    client.force_login(operator)
+    client.force_login(make_operator())
 
     response = client.get(reverse("outbox:delivery_html", args=[delivery.pk]))
 

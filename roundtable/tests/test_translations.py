@@ -29,13 +29,6 @@ def _translations(catalogue: polib._BaseFile) -> dict[tuple[str | None, str], ob
     return result
 
 
-@pytest.fixture(autouse=True)
-def _back_to_the_default_language():
-    """A request with the Spanish cookie leaves Spanish active in this thread: don't leak it to later tests."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture(scope="module")
 def po() -> polib.POFile:
     return polib.pofile(str(PO_PATH))
