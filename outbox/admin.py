@@ -23,7 +23,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class DeliveryInline(admin.TabularInline):
     model = Delivery
-    fields = ["to_email", "status", "skip_reason", "attempts", "sent_at", "last_error"]
+    fields = ("to_email", "status", "skip_reason", "attempts", "sent_at", "last_error")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -35,7 +35,7 @@ class DeliveryInline(admin.TabularInline):
 
 class AttachmentInline(admin.TabularInline):
     model = Attachment
-    fields = ["filename", "mimetype"]
+    fields = ("filename", "mimetype")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -59,7 +59,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     search_fields = ["to_email", "subject", "header_message_id"]
     list_select_related = ["message"]
     # body_text and body_html are left out on purpose: they would show single-use links in full.
-    fields = [
+    fields = (
         "message",
         "recipient",
         "to_email",
@@ -77,7 +77,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "sent_at",
         "last_error",
         "created_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description=_("text"))
@@ -93,5 +93,5 @@ class DeliveryAdmin(ReadOnlyAdmin):
 class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["filename", "mimetype", "message"]
     search_fields = ["filename"]
-    fields = ["message", "filename", "mimetype"]
+    fields = ("message", "filename", "mimetype")
     readonly_fields = fields

@@ -23,10 +23,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
+from typing import Any
 
 from billiard.pool import SIG_SOFT_TIMEOUT
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
@@ -47,10 +49,12 @@ class Address:
     name: str = ""
     language: str = settings.LANGUAGE_CODE
     time_zone: str = "UTC"
-    user: object | None = field(default=None, compare=False)
+    # The project's user model, whichever it is: the outbox reads only its pk and is_active.
+    user: AbstractBaseUser | None = field(default=None, compare=False)
 
     @classmethod
-    def for_user(cls, user) -> "Address":
+    def for_user(cls, user: Any) -> "Address":
+        """The address of an account with `email`, `display_name`, `language` and `time_zone`."""
         return cls(
             email=user.email,
             name=user.display_name,
@@ -145,7 +149,7 @@ def mail_send(
             deliveries.append(
                 Delivery(
                     message=message,
-                    recipient=recipient.user,
+                    recipient_id=recipient.user.pk if recipient.user is not None else None,
                     to_email=recipient.email,
                     to_name=recipient.name,
                     language=recipient.language,
@@ -471,12 +475,12 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     return delivery
 
 
-def deliveries_skip_pending(*, recipient, scope: str, reason: Delivery.SkipReason) -> int:
+def deliveries_skip_pending(*, recipient: AbstractBaseUser, scope: str, reason: Delivery.SkipReason) -> int:
     """Skip what is still waiting to be sent to someone who no longer belongs to `scope`; return how many.
 
     The domain app calls it when, say, a member leaves an alliance: its emails recorded before then are
     not sent to them. A delivery already being sent is left to finish.
     """
-    return Delivery.objects.filter(recipient=recipient, message__scope=scope, status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.SKIPPED, skip_reason=reason
-    )
+    return Delivery.objects.filter(
+        recipient_id=recipient.pk, message__scope=scope, status=Delivery.Status.PENDING
+    ).update(status=Delivery.Status.SKIPPED, skip_reason=reason)
