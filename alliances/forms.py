@@ -13,7 +13,7 @@ from alliances.services import RESERVED_SLUGS
 from roundtable.validators import validate_single_line
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-EMAIL_MAX_LENGTH = Invitation._meta.get_field("email").max_length
+EMAIL_MAX_LENGTH = Invitation.EMAIL_MAX_LENGTH
 
 
 def organisation_field() -> forms.CharField:

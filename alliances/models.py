@@ -329,8 +329,12 @@ class Invitation(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # An EmailField's column holds 254 characters, fewer than the 320 the address syntax allows: the form
+    # and the service check it, or PostgreSQL refuses the row with an error.
+    EMAIL_MAX_LENGTH = 254
+
     alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField(_("email address"))
+    email = models.EmailField(_("email address"), max_length=EMAIL_MAX_LENGTH)
     token = models.CharField(max_length=64, unique=True, default=new_invitation_token)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     # Chosen by the steward who invites (default: the alliance's language); the email and the

@@ -276,7 +276,7 @@ def invitation_create(*, alliance: Alliance, email: str, invited_by: User, langu
     """Invite one address, in `language` (default: the alliance's). Raises InvitationSkipped for an
     address that is already a member or already invited."""
     email = normalize_email(email)
-    if len(email) > Invitation._meta.get_field("email").max_length:
+    if len(email) > Invitation.EMAIL_MAX_LENGTH:
         # The form says this first; a command or a script gets the same words instead of a database error.
         raise AllianceError(_("An email address can have at most 254 characters."))
     language = language or alliance.language

@@ -376,6 +376,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         context = {"invitation": invitation, "other_account": True}
         return render(request, "alliances/invitation_accept.html", context, status=status)
     existing_account = None
+    form: InvitationAcceptForm | NewMemberAccountForm | None
     if user.is_authenticated:
         form = InvitationAcceptForm(request.POST or None)
     else:
