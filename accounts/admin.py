@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
@@ -11,6 +13,8 @@ from roundtable.validators import validate_single_line
 class UserFieldsMixin:
     """Addresses are stored lower-case everywhere (see accounts.models.normalize_email), and names on one
     line, here too."""
+
+    cleaned_data: dict[str, Any]  # given by the form class this is mixed into
 
     def clean_email(self) -> str:
         return normalize_email(self.cleaned_data["email"])

@@ -75,8 +75,9 @@ class SignUpForm(forms.Form):
     # static/js/app.js preselects the browser's zone.
     time_zone = TimeZoneField(widget=TimeZoneSelect(attrs={"data-detect-time-zone": True}))
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", _("The two passwords differ. Type the same password twice."))
@@ -105,7 +106,8 @@ class ResendConfirmationForm(forms.Form):
 class PasswordResetRequestForm(PasswordResetForm):
     """Django's reset form, sending through the outbox instead of directly."""
 
-    def save(self, **kwargs) -> None:
+    # Django's e-mail parameters do not apply: the outbox renders and sends the message.
+    def save(self, **kwargs: Any) -> None:  # type: ignore[override]
         for user in self.get_users(self.cleaned_data["email"]):
             services.user_send_password_reset(user=user)
 

@@ -11,10 +11,10 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def get_by_natural_key(self, username: str) -> "User":
+    def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email__iexact=username)
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":

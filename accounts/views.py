@@ -1,3 +1,4 @@
+from typing import cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,6 +27,8 @@ from accounts.forms import (
     ResendConfirmationForm,
     SignUpForm,
 )
+from accounts.models import User
+from roundtable.http import AuthenticatedHttpRequest
 
 # Lazy: the message is shown in the reader's language, which is known only during the request.
 TOO_MANY_REQUESTS = gettext_lazy("Too many requests from your network. Wait a little, then try again.")
@@ -69,13 +72,13 @@ def login(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(_safe_next(request, settings.LOGIN_REDIRECT_URL))
     form = LoginForm(request, data=request.POST or None)
     status = 200
-    limited = ""
+    limited: str = ""
     if request.method == "POST":
         keys = ratelimit.login_keys(request, request.POST.get("username", ""))
         if ratelimit.is_limited(keys):
             # Not validated, so no password is checked; the typed address stays in the field.
             form = LoginForm(request, initial={"username": request.POST.get("username", "")})
-            limited = TOO_MANY_PASSWORDS
+            limited = str(TOO_MANY_PASSWORDS)
             status = 429
         elif form.is_valid():
             ratelimit.reset(keys)
@@ -217,7 +220,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:profile")
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        self.limit_keys = ratelimit.login_keys(request, request.user.email)
+        # Behind LoginRequiredMiddleware: the reader is signed in.
+        self.limit_keys = ratelimit.login_keys(request, cast(User, request.user).email)
         if ratelimit.is_limited(self.limit_keys):
             # An unbound form: a bound one would check the current password when rendered.
             context = self.get_context_data(form=self.get_form_class()(user=request.user), limited=TOO_MANY_PASSWORDS)
@@ -235,7 +239,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return super().form_invalid(form)
 
 
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if form.is_valid():
         services.user_update_profile(

@@ -25,7 +25,7 @@ class TimeZoneSelect(forms.Select):
         final_attrs.setdefault("data-time-zone-search", gettext("Find by city or country"))
         final_attrs.setdefault("data-time-zone-matches", gettext("Time zones that match: {count}"))
         final_attrs.setdefault("data-time-zone-none", gettext("No time zone matches. Try a city or a country."))
-        options = time_zones.options_html(translation.get_language() or "en")
+        options: str = time_zones.options_html(translation.get_language() or "en")
         chosen = time_zones.canonical("" if value is None else str(value))
         marker = f'value="{escape(chosen)}">'
         if chosen and marker in options:

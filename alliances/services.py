@@ -4,20 +4,17 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import normalize_email
+from accounts.models import User, normalize_email
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, norm_too_long_message, setting_value
 from outbox.models import Delivery
 from outbox.services import Address, absolute_url, deliveries_skip_pending, mail_send
 from roundtable.errors import DomainError
-
-User = get_user_model()
 
 LOGISTICS_FIELDS = [
     "cadence",

@@ -30,9 +30,10 @@ from alliances.services import AllianceError, InvitationInvalid, InvitationResul
 from outbox import services as outbox_services
 from outbox.models import Delivery
 from roundtable.actions import attempt
+from roundtable.http import AuthenticatedHttpRequest
 
 
-def alliance_list(request: HttpRequest) -> HttpResponse:
+def alliance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     memberships = (
         Member.objects.active()
         .filter(user=request.user)
@@ -43,7 +44,7 @@ def alliance_list(request: HttpRequest) -> HttpResponse:
     return render(request, "alliances/alliance_list.html", {"memberships": memberships})
 
 
-def alliance_create(request: HttpRequest) -> HttpResponse:
+def alliance_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AllianceForm(request.POST or None)
     if form.is_valid():
         try:
@@ -66,7 +67,7 @@ def _members(alliance: Alliance):
     return Member.objects.active().filter(alliance=alliance).select_related("user")
 
 
-def alliance_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def alliance_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     alliance = member.alliance
     context = {
@@ -80,13 +81,13 @@ def alliance_detail(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Charter ----------------------------------------------------------------------------------------
 
 
-def charter_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def charter_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     context = {"norms": Norm.objects.filter(alliance=member.alliance).current()}
     return render_alliance(request, member, "alliances/charter_detail.html", context)
 
 
-def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
+def charter_history(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     changes = CharterChange.objects.filter(alliance=member.alliance).select_related("changed_by", "norm")
     retired = Norm.objects.filter(alliance=member.alliance, retired_at__isnull=False).select_related("retired_by")
@@ -94,7 +95,7 @@ def charter_history(request: HttpRequest, slug: str) -> HttpResponse:
     return render_alliance(request, member, "alliances/charter_history.html", context)
 
 
-def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def charter_purpose_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     alliance = member.alliance
     form = PurposeForm(request.POST or None, instance=alliance)
@@ -110,7 +111,7 @@ def charter_purpose_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render_alliance(request, member, "alliances/purpose_form.html", {"form": form})
 
 
-def charter_logistics_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def charter_logistics_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     alliance = member.alliance
     form = LogisticsForm(request.POST or None, instance=alliance)
@@ -123,7 +124,7 @@ def charter_logistics_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render_alliance(request, member, "alliances/logistics_form.html", {"form": form})
 
 
-def norm_create(request: HttpRequest, slug: str) -> HttpResponse:
+def norm_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     form = NormForm(request.POST or None)
     if form.is_valid():
@@ -142,7 +143,7 @@ def _get_norm(member: Member, pk: int) -> Norm:
     return get_object_or_404(Norm.objects.filter(alliance=member.alliance), pk=pk)
 
 
-def norm_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def norm_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     norm = _get_norm(member, pk)
     form = NormForm(request.POST or None, instance=norm)
@@ -165,7 +166,7 @@ def _norm_list_response(request: HttpRequest, member: Member) -> HttpResponse:
 
 
 @require_POST
-def norm_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def norm_move(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     norm = _get_norm(member, pk)
     try:
@@ -179,7 +180,7 @@ def norm_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def norm_retire(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def norm_retire(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     norm = _get_norm(member, pk)
     services.norm_retire(norm=norm, by=request.user)
@@ -208,7 +209,7 @@ def _member_list_context(member: Member, form: InvitationForm | None = None) -> 
     return context
 
 
-def member_list(request: HttpRequest, slug: str) -> HttpResponse:
+def member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     return render_alliance(request, member, "alliances/member_list.html", _member_list_context(member))
 
@@ -233,7 +234,7 @@ def _report_invitations(request: HttpRequest, results: list[InvitationResult]) -
 
 
 @require_POST
-def invitation_create(request: HttpRequest, slug: str) -> HttpResponse:
+def invitation_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
     form = InvitationForm(request.POST, alliance=member.alliance)
     if form.is_valid():
@@ -258,7 +259,7 @@ def _get_invitation(member: Member, pk: int) -> Invitation:
 
 
 @require_POST
-def invitation_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def invitation_cancel(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     invitation = _get_invitation(member, pk)
     attempt(
@@ -270,7 +271,7 @@ def invitation_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def invitation_resend(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     invitation = _get_invitation(member, pk)
     attempt(
@@ -286,7 +287,7 @@ def _get_member(member: Member, pk: int) -> Member:
 
 
 @require_POST
-def member_steward(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def member_steward(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     steward = get_stewardship(request, slug)
     target = _get_member(steward, pk)
     make = request.POST.get("steward") == "1"
@@ -300,7 +301,7 @@ def member_steward(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def member_deactivate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def member_deactivate(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     steward = get_stewardship(request, slug)
     target = _get_member(steward, pk)
     removed = attempt(
@@ -313,7 +314,7 @@ def member_deactivate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return redirect("alliances:member_list", slug=slug)
 
 
-def member_leave(request: HttpRequest, slug: str) -> HttpResponse:
+def member_leave(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     if request.method == "POST":
         left = attempt(
@@ -325,7 +326,7 @@ def member_leave(request: HttpRequest, slug: str) -> HttpResponse:
     return render_alliance(request, member, "alliances/member_leave.html")
 
 
-def member_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def member_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """A member's own details in this alliance: the organisation they represent."""
     member = get_membership(request, slug)
     form = MemberForm(request.POST or None, instance=member)
@@ -415,7 +416,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "alliances/invitation_accept.html", context)
 
 
-def delivery_list(request: HttpRequest, slug: str) -> HttpResponse:
+def delivery_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Stewards: the alliance's emails that could not be delivered, with a way to try again."""
     member = get_stewardship(request, slug)
     deliveries = (
@@ -427,7 +428,7 @@ def delivery_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def delivery_retry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def delivery_retry(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
     # Fetched within the alliance's emails: another alliance's delivery is 404 here.
     delivery = get_object_or_404(Delivery.objects.in_scope(member.alliance.mail_scope), pk=pk)

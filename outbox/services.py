@@ -193,6 +193,8 @@ def _claim_batch(*, message_id: int, now: datetime, size: int) -> list[Delivery]
 
 def _claim_safe_until(delivery: Delivery) -> datetime:
     """Until when the sweeper leaves this claim alone, less a margin for clocks that differ between hosts."""
+    if delivery.claimed_at is None:  # not claimed: nothing keeps the sweeper away
+        return timezone.now()
     stale = timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
     return delivery.claimed_at + stale - min(stale / 5, timedelta(minutes=1))
 

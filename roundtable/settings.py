@@ -226,7 +226,7 @@ OUTBOX_JOB_BUDGET_SECONDS = float(env("OUTBOX_JOB_BUDGET_SECONDS", "60"))
 # --- Celery ---------------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # A broker that needs no server: messages are files under var/broker/, read by the worker that
     # `make run` starts next to the web server.

@@ -1,5 +1,7 @@
 """Load the demo alliance for people trying Round Table. Safe to run again: it changes nothing twice."""
 
+from datetime import time
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -51,7 +53,7 @@ class Command(BaseCommand):
                 cadence="monthly",
                 cadence_custom="",
                 meeting_weekday=1,
-                meeting_time=timezone.datetime(2000, 1, 1, 18, 0).time(),
+                meeting_time=time(18, 0),
                 meeting_duration_minutes=90,
                 time_zone="America/Puerto_Rico",
                 venue_address="Biblioteca Municipal, Calle Loíza 100, San Juan",
