@@ -51,7 +51,7 @@ document.addEventListener("DOMContentLoaded", () => {
     input.setAttribute("aria-controls", select.id);
     const label = document.createElement("label");
     label.htmlFor = input.id;
-    label.className = "form-label small mb-1";
+    label.className = "d-block form-label small mb-1";
     label.textContent = select.dataset.timeZoneSearch;
     const status = document.createElement("div");
     status.className = "form-text";
