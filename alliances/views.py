@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -357,6 +358,36 @@ def _use_invitation_language(request: HttpRequest, invitation: Invitation) -> No
         request.LANGUAGE_CODE = invitation.language
 
 
+def _invitation_form(
+    request: HttpRequest, invitation: Invitation
+) -> tuple[InvitationAcceptForm | NewMemberAccountForm | None, bool]:
+    """The form for this reader, and whether the invited address has an account to sign in with first."""
+    if request.user.is_authenticated:
+        return InvitationAcceptForm(request.POST or None), False
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        return None, True
+    initial = {"language": translation.get_language()}
+    return NewMemberAccountForm(request.POST or None, email=invitation.email, initial=initial), False
+
+
+def _join(request: HttpRequest, invitation: Invitation, form: forms.Form) -> Member:
+    """Accept with the signed-in account, or create the invited address's account, sign it in and accept."""
+    if request.user.is_authenticated:
+        return services.invitation_accept(
+            invitation=invitation, user=request.user, organisation=form.cleaned_data["organisation"]
+        )
+    member = services.invitation_accept_new_user(
+        invitation=invitation,
+        display_name=form.cleaned_data["display_name"],
+        password=form.cleaned_data["password1"],
+        language=form.cleaned_data["language"],
+        time_zone=form.cleaned_data["time_zone"],
+        organisation=form.cleaned_data["organisation"],
+    )
+    auth_login(request, member.user, backend="accounts.backends.EmailBackend")
+    return member
+
+
 @login_not_required
 @sensitive_post_parameters("password1", "password2")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
@@ -370,41 +401,15 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     except InvitationInvalid as exc:
         return _invitation_invalid(request, exc.reason, invitation)
 
-    user = request.user
-    if user.is_authenticated and not invitation.is_for(user):
+    if request.user.is_authenticated and not invitation.is_for(request.user):
         # Only the invited address may accept: the page says to whom it was sent and offers to sign out.
         status = 403 if request.method == "POST" else 200
         context = {"invitation": invitation, "other_account": True}
         return render(request, "alliances/invitation_accept.html", context, status=status)
-    existing_account = None
-    form: InvitationAcceptForm | NewMemberAccountForm | None
-    if user.is_authenticated:
-        form = InvitationAcceptForm(request.POST or None)
-    else:
-        existing_account = User.objects.filter(email__iexact=invitation.email).exists()
-        initial = {"language": translation.get_language()}
-        form = (
-            None
-            if existing_account
-            else NewMemberAccountForm(request.POST or None, email=invitation.email, initial=initial)
-        )
-
+    form, existing_account = _invitation_form(request, invitation)
     if request.method == "POST" and form is not None and form.is_valid():
         try:
-            if user.is_authenticated:
-                member = services.invitation_accept(
-                    invitation=invitation, user=user, organisation=form.cleaned_data["organisation"]
-                )
-            else:
-                member = services.invitation_accept_new_user(
-                    invitation=invitation,
-                    display_name=form.cleaned_data["display_name"],
-                    password=form.cleaned_data["password1"],
-                    language=form.cleaned_data["language"],
-                    time_zone=form.cleaned_data["time_zone"],
-                    organisation=form.cleaned_data["organisation"],
-                )
-                auth_login(request, member.user, backend="accounts.backends.EmailBackend")
+            member = _join(request, invitation, form)
         except InvitationInvalid as exc:
             return _invitation_invalid(request, exc.reason, invitation)
         except AllianceError as error:
