@@ -6,11 +6,12 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy
 
 from accounts import ratelimit
 from accounts.models import User, normalize_email
@@ -22,9 +23,16 @@ logger = logging.getLogger(__name__)
 
 
 class ConfirmationInvalid(Exception):
-    """A confirmation that cannot go through: `reason` is "expired", "invalid", "used" or "password"."""
+    """A confirmation that cannot go through; `reason` picks what the page explains."""
 
-    def __init__(self, reason: str) -> None:
+    class Reason(models.TextChoices):
+        EXPIRED = "expired", gettext_lazy("This confirmation link has expired")
+        INVALID = "invalid", gettext_lazy("This confirmation link is not valid")
+        USED = "used", gettext_lazy("Your address is already confirmed")
+        # Not a page: the confirmation form shows it on the password field.
+        PASSWORD = "password", gettext_lazy("That is not the password chosen when signing up.")
+
+    def __init__(self, reason: "ConfirmationInvalid.Reason") -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -105,12 +113,12 @@ def check_confirmation_token(*, token: str) -> User:
     try:
         data = signing.TimestampSigner(salt=CONFIRM_SALT).unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
     except signing.SignatureExpired as exc:
-        raise ConfirmationInvalid("expired") from exc
+        raise ConfirmationInvalid(ConfirmationInvalid.Reason.EXPIRED) from exc
     except signing.BadSignature as exc:
-        raise ConfirmationInvalid("invalid") from exc
+        raise ConfirmationInvalid(ConfirmationInvalid.Reason.INVALID) from exc
     user = User.objects.filter(pk=data.get("id"), email=data.get("email"), is_active=True).first()
     if user is None:
-        raise ConfirmationInvalid("invalid")
+        raise ConfirmationInvalid(ConfirmationInvalid.Reason.INVALID)
     return user
 
 
@@ -125,9 +133,9 @@ def user_confirm_email(*, token: str, password: str) -> User:
     user = check_confirmation_token(token=token)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_email_confirmed:
-        raise ConfirmationInvalid("used")
+        raise ConfirmationInvalid(ConfirmationInvalid.Reason.USED)
     if not user.check_password(password):
-        raise ConfirmationInvalid("password")
+        raise ConfirmationInvalid(ConfirmationInvalid.Reason.PASSWORD)
     user.email_confirmed_at = timezone.now()
     user.save(update_fields=["email_confirmed_at"])
     return user

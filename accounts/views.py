@@ -134,16 +134,22 @@ def signup_done(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup_done.html", {"email": request.session.get("signup_email", "")})
 
 
+def _confirmation_invalid(request: HttpRequest, reason: "services.ConfirmationInvalid.Reason") -> HttpResponse:
+    context = {"reason": reason, "Reason": services.ConfirmationInvalid.Reason}
+    return render(request, "accounts/signup_confirm_invalid.html", context, status=400)
+
+
 @login_not_required
 @sensitive_post_parameters("password")
 def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the confirmation email. GET only shows the form: mail scanners open every link."""
+    Reason = services.ConfirmationInvalid.Reason
     try:
         user = services.check_confirmation_token(token=token)
     except services.ConfirmationInvalid as exc:
-        return render(request, "accounts/signup_confirm_invalid.html", {"reason": exc.reason}, status=400)
+        return _confirmation_invalid(request, exc.reason)
     if user.is_email_confirmed:
-        return render(request, "accounts/signup_confirm_invalid.html", {"reason": "used"}, status=400)
+        return _confirmation_invalid(request, Reason.USED)
     form = ConfirmForm(request.POST or None)
     status = 200
     if form.is_valid():
@@ -155,11 +161,10 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
             try:
                 user = services.user_confirm_email(token=token, password=form.cleaned_data["password"])
             except services.ConfirmationInvalid as exc:
-                if exc.reason != "password":
-                    context = {"reason": exc.reason}
-                    return render(request, "accounts/signup_confirm_invalid.html", context, status=400)
+                if exc.reason != Reason.PASSWORD:
+                    return _confirmation_invalid(request, exc.reason)
                 ratelimit.record_failure(keys)
-                form.add_error("password", _("That is not the password chosen when signing up."))
+                form.add_error("password", exc.reason.label)
             else:
                 ratelimit.reset(keys)
                 auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])

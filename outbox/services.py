@@ -13,6 +13,7 @@
 import contextlib
 import logging
 import random
+import re
 import signal
 import smtplib
 import threading
@@ -41,6 +42,9 @@ from outbox.models import Attachment, Delivery, Message
 logger = logging.getLogger(__name__)
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 @dataclass(frozen=True)
 class Address:
     """Someone to write to, with the language and time zone to write in."""
@@ -57,7 +61,9 @@ class Address:
         """The address of an account with `email`, `display_name`, `language` and `time_zone`."""
         return cls(
             email=user.email,
-            name=user.display_name,
+            # Names saved before forms refused line breaks may hold one; in a To: header it would make
+            # every email to this person fail for good, so the header gets the name on one line.
+            name=" ".join(CONTROL_CHARACTERS.sub(" ", user.display_name).split()),
             language=user.language,
             time_zone=user.time_zone,
             user=user,
