@@ -6,22 +6,30 @@ an aiosmtpd server in this process that records what it accepts. What the tests 
 would notice: every recipient gets exactly one copy (by Message-ID and by address), whatever happens to
 the SMTP server, the broker messages or the worker.
 
+The fault scenarios of issue 7 also cut the worker's database connections through a TCP proxy right
+after the server accepts a message (PostgreSQL only), let the soft time limit arrive inside SMTP DATA,
+give each job a time budget shorter than the fan-out, and kill a Redis of the test's own (started on a
+free port) while a job runs and while an action commits.
+
 Outside CI the tests skip when Redis is not reachable; in CI (CI=true) they fail instead.
 Redis defaults to redis://127.0.0.1:6379/5; set REDIS_URL_FOR_TESTS to use another one.
 """
 
+import contextlib
 import math
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import kombu.exceptions
 import kombu.pools
 import pytest
 import redis
@@ -34,6 +42,7 @@ from accounts.models import User
 from outbox import jobs
 from outbox.models import Delivery
 from outbox.services import Address, mail_send
+from outbox.tests.fault_tools import RedisServer, TCPProxy
 from outbox.tests.smtp_server import RecordingSMTPServer
 from roundtable.celery import app as celery_app
 
@@ -136,10 +145,13 @@ def smtp():
 class Worker:
     """`celery -A roundtable worker` in its own process group, logging to a file."""
 
-    def __init__(self, *, env: dict, log_path: Path, concurrency: int):
+    def __init__(self, *, env: dict, log_path: Path, concurrency: int, as_in_production: bool = False):
         self.env = env
         self.log_path = log_path
         self.concurrency = concurrency
+        # Production workers run gossip, mingle and heartbeats, which also talk to Redis; the other
+        # tests leave them out to start faster.
+        self.as_in_production = as_in_production
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
@@ -153,9 +165,7 @@ class Worker:
             "--pool=prefork",
             f"--concurrency={self.concurrency}",
             "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            *([] if self.as_in_production else ["--without-gossip", "--without-mingle", "--without-heartbeat"]),
             f"--hostname=outbox-itest-{uuid.uuid4().hex[:8]}@%h",
         ]
         with self.log_path.open("ab") as log:
@@ -213,7 +223,7 @@ def start_worker(broker, smtp, worker_database_url, transactional_db, tmp_path):
     """Start a worker that sends to `smtp`, with small OUTBOX_* settings; all are stopped at the end."""
     workers: list[Worker] = []
 
-    def start(*, concurrency: int = 2, **outbox_settings) -> Worker:
+    def start(*, concurrency: int = 2, as_in_production: bool = False, **outbox_settings) -> Worker:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "roundtable.settings",
@@ -234,7 +244,12 @@ def start_worker(broker, smtp, worker_database_url, transactional_db, tmp_path):
             "PYTHONUNBUFFERED": "1",
         }
         env.update({key: str(value) for key, value in outbox_settings.items()})
-        worker = Worker(env=env, log_path=tmp_path / f"worker-{len(workers) + 1}.log", concurrency=concurrency)
+        worker = Worker(
+            env=env,
+            log_path=tmp_path / f"worker-{len(workers) + 1}.log",
+            concurrency=concurrency,
+            as_in_production=as_in_production,
+        )
         workers.append(worker)
         return worker.start()
 
@@ -315,7 +330,9 @@ def wait_until_delivered(message, smtp, workers, *, sweep: bool = False) -> None
 
 
 def assert_each_received_once(message, smtp) -> None:
-    deliveries = list(Delivery.objects.filter(message=message))
+    """What the server accepted is one copy of each delivery of `message` (or of a list of messages)."""
+    messages = message if isinstance(message, list) else [message]
+    deliveries = list(Delivery.objects.filter(message__in=messages))
     expected_ids = {d.header_message_id for d in deliveries}
     expected_to = {d.to_email.lower() for d in deliveries}
     by_id = smtp.handler.by_message_id()
@@ -423,3 +440,160 @@ def test_a_worker_killed_mid_batch_is_recovered_by_the_sweeper(smtp, start_worke
     assert held.attempts == 2
     assert smtp.handler.by_message_id()[held.header_message_id] == 1
     assert "Released 6 deliveries claimed by a worker that did not finish." in second.log()
+
+
+# --- Faults of issue 7: the database, the time limits, the broker ----------------------------------------
+
+
+def _through(proxy: TCPProxy, database_url: str) -> str:
+    """The same database URL, reached through `proxy`."""
+    parts = urlsplit(database_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@pytest.fixture
+def database_proxy(worker_database_url):
+    """A TCP proxy in front of the PostgreSQL test database, for the worker only (this process goes direct)."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        unavailable("Cutting database connections needs PostgreSQL (set DATABASE_URL=postgres://…)")
+    s = connection.settings_dict
+    with TCPProxy((s["HOST"] or "localhost", int(s["PORT"] or 5432))) as proxy:
+        yield proxy
+
+
+def test_a_database_cut_right_after_the_servers_answer_sends_nothing_twice(
+    smtp, start_worker, database_proxy, worker_database_url
+):
+    # When the server accepts the 5th message, every database connection of the worker drops and the
+    # database refuses new ones for 2.5 s: the record of that message fails until then. The sweeper runs
+    # all along with claims going stale after 10 s, so a record that gave up would be sent again.
+    cut = threading.Event()
+
+    def cut_the_database(number: int) -> None:
+        if number == 5 and not cut.is_set():
+            cut.set()
+            database_proxy.cut(down_for=2.5)
+
+    smtp.handler.on_accept = cut_the_database
+    worker = start_worker(
+        concurrency=1,
+        DATABASE_URL=_through(database_proxy, worker_database_url),
+        OUTBOX_BATCH_SIZE=10,
+        OUTBOX_STALE_SECONDS=10,
+        OUTBOX_SWEEP_SECONDS=1,
+    )
+    readers = make_readers(20)
+
+    message = send_password_reset(readers)
+
+    # Once every delivery is recorded as sent, nothing can be sent again.
+    wait_until_delivered(message, smtp, [worker], sweep=True)
+    assert cut.is_set(), "the database was never cut"
+    assert database_proxy.refused >= 1, "the database never refused a connection"
+    assert_each_received_once(message, smtp)
+    assert "Could not record the outcome of delivery" in worker.log()
+    assert "Released" not in worker.log()
+
+
+def test_the_soft_time_limit_inside_data_leaves_no_accepted_message_to_send_again(smtp, start_worker, monkeypatch):
+    # A slow fan-out meets the soft time limit (2 s) while the server takes 3 s to answer the third DATA,
+    # then accepts it. The job must record that answer before it stops, and a fresh job sends the rest.
+    smtp.handler.hold_data_number, smtp.handler.hold_seconds = 3, 3.0
+    # Celery writes the time limits into each message it enqueues: this process's count, as the worker's.
+    monkeypatch.setattr(jobs.send_message, "soft_time_limit", 2)
+    monkeypatch.setattr(jobs.send_message, "time_limit", 30)
+    monkeypatch.setattr(jobs.send_message, "_exec_options", None)  # Celery's cache of the two above
+    worker = start_worker(
+        concurrency=1,
+        CELERY_TASK_SOFT_TIME_LIMIT=2,
+        CELERY_TASK_TIME_LIMIT=30,
+        OUTBOX_JOB_BUDGET_SECONDS=60,  # the budget would come too late: the soft limit arrives first
+        OUTBOX_BATCH_SIZE=10,
+        OUTBOX_STALE_SECONDS=8,
+        OUTBOX_SWEEP_SECONDS=1,
+    )
+    readers = make_readers(10)
+
+    message = send_password_reset(readers)
+
+    wait_until_delivered(message, smtp, [worker], sweep=True)
+    assert_each_received_once(message, smtp)
+    assert "reached the soft time limit; a fresh job sends the rest" in worker.log(), worker.log_tail(80)
+    assert {d.attempts for d in Delivery.objects.filter(message=message)} == {1}
+
+
+def test_a_fan_out_longer_than_the_job_budget_is_sent_by_several_jobs_each_copy_once(smtp, start_worker):
+    smtp.handler.data_delay = 0.1  # 30 messages take about 3 s, the budget of a job is 1 s
+    worker = start_worker(concurrency=2, OUTBOX_JOB_BUDGET_SECONDS=1, OUTBOX_BATCH_SIZE=5)
+    readers = make_readers(30)
+
+    message = send_password_reset(readers)
+
+    wait_until_delivered(message, smtp, [worker])
+    assert_each_received_once(message, smtp)
+    wait_until(lambda: sum(worker.sent_counts()) == 30, what="every job has finished", describe=worker.log_tail)
+    assert len(worker.sent_counts()) >= 3, f"one job sent it all: {worker.sent_counts()}"
+    assert "used its time budget; a fresh job sends the rest" in worker.log()
+
+
+@pytest.fixture
+def own_redis(broker, tmp_path):
+    """A redis-server of this test's own, which it may kill; this process enqueues to it."""
+    if not RedisServer.available():
+        unavailable("redis-server is not installed: the broker-failure tests start their own")
+    server = RedisServer(log_path=tmp_path / "redis.log").start()
+    celery_app.conf.broker_url = server.url
+    _reset_publisher_pools()
+    yield server
+    server.kill()
+    kombu.pools.reset()
+    _reset_publisher_pools()
+
+
+def test_redis_lost_mid_send_and_at_enqueue_everything_arrives_once(smtp, start_worker, own_redis):
+    # A message of 30 is being sent (0.1 s a message) when Redis is killed. While it is down, an action
+    # commits another message: it must succeed, its job cannot be enqueued. Redis comes back empty. The
+    # worker may survive or die (kombu's Redis transport can crash it); a supervisor (systemd's
+    # Restart=always in production, a loop here) restarts it. Then the sweeper finds both messages.
+    smtp.handler.data_delay = 0.1
+    worker_settings = {
+        "REDIS_URL": own_redis.url,
+        "OUTBOX_BATCH_SIZE": 5,
+        "OUTBOX_STALE_SECONDS": 10,
+        "OUTBOX_SWEEP_SECONDS": 1,
+    }
+    workers = [start_worker(concurrency=1, as_in_production=True, **worker_settings)]
+    first = send_password_reset(make_readers(30))
+    wait_until(lambda: len(smtp.handler.snapshot()) >= 8, what="the send is under way", describe=workers[0].log_tail)
+
+    own_redis.kill()
+    with transaction.atomic():
+        second = mail_send(
+            template="password_reset",
+            recipients=[Address(email=f"late{n}@example.org") for n in range(5)],
+            context={"user": None, "reset_url": "http://testserver/reset/x/"},
+        )
+    assert status_counts(second) == Counter({Delivery.Status.PENDING: 5})
+    time.sleep(2)
+    own_redis.start()
+
+    def supervise() -> None:
+        if not workers[-1].running():
+            workers.append(start_worker(concurrency=1, as_in_production=True, **worker_settings))
+        with contextlib.suppress(kombu.exceptions.OperationalError):
+            jobs.sweep_deliveries.delay()
+
+    for message in (first, second):
+        wait_until(
+            lambda message=message: (
+                status_counts(message) == Counter({Delivery.Status.SENT: message.deliveries.count()})
+            ),
+            what=f"every delivery of message {message.pk} is sent",
+            describe=lambda: "\n".join(w.log_tail(60) for w in workers),
+            tick=supervise,
+            interval=0.5,
+        )
+    assert_each_received_once([first, second], smtp)
