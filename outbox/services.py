@@ -395,7 +395,8 @@ def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
     started = 0  # batch[:started] may have reached the server: never released, only recorded
     try:
         for delivery in batch:
-            if time.monotonic() >= deadline:
+            # A batch claimed in time sends at least one: a job always makes progress, however slow.
+            if started and time.monotonic() >= deadline:
                 break
             try:
                 # Given a closed connection, the SMTP backend opens and closes one per message: open it
@@ -428,18 +429,21 @@ def deliveries_send(*, message_id: int, budget_seconds: float | None = None) -> 
     A job works for OUTBOX_JOB_BUDGET_SECONDS at most (or `budget_seconds`): then, or if Celery's soft
     time limit comes first, it stops after the message it is sending, gives back what it claimed and did
     not send, and enqueues a fresh job for the rest. So a large or slow fan-out is never cut off in the
-    middle of a message.
+    middle of a message. Each job sends at least one message before it looks at its budget, so a
+    chain of fresh jobs always makes progress.
     """
     budget = settings.OUTBOX_JOB_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     deadline = time.monotonic() + budget
     sent, within_limit = 0, True
     try:
-        while within_limit and time.monotonic() < deadline:
+        while True:
             batch = _claim_batch(message_id=message_id, now=timezone.now(), size=settings.OUTBOX_BATCH_SIZE)
             if not batch:
                 return sent
             batch_sent, within_limit = _send_batch(batch, deadline=deadline)
             sent += batch_sent
+            if not within_limit or time.monotonic() >= deadline:
+                break
     except SoftTimeLimitExceeded:
         within_limit = False  # while claiming: nothing was sent
     if within_limit:

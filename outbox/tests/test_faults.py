@@ -173,6 +173,18 @@ def test_a_job_out_of_budget_hands_the_rest_to_a_fresh_job_and_everyone_gets_one
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_job_with_no_budget_left_still_sends_one_message_so_the_chain_ends(settings):
+    settings.OUTBOX_JOB_BUDGET_SECONDS = 0
+    message = _mail(3)
+
+    assert jobs.send_message(message.pk) == 1
+
+    # Each fresh job sent one more (eager, in this process): all three arrived, once each.
+    assert _copies_by_recipient() == Counter({f"reader{n:02}@example.org": 1 for n in range(3)})
+    assert {d.attempts for d in message.deliveries.all()} == {1}
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_soft_time_limit_during_data_waits_until_the_answer_is_recorded(settings, celery_soft_limit_handler):
     settings.EMAIL_BACKEND = f"{__name__}.SoftLimitDuringDataBackend"
     SoftLimitDuringDataBackend.at, SoftLimitDuringDataBackend.count = 2, 0
