@@ -58,6 +58,8 @@ class Alliance(models.Model):
     # The language an invitation is written in by default: the invited person has no account yet,
     # so there is no preference of theirs to follow.
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    # The facilitator is reminded when a meeting this close has no agenda sent yet.
+    agenda_reminder_days = models.PositiveSmallIntegerField(_("agenda reminder (days before)"), default=3)
     venue_address = models.TextField(_("usual venue address"), blank=True)
     video_link = models.URLField(_("video-call link"), blank=True)
     info_sharing = models.TextField(_("how we share information"), blank=True)

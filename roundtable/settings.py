@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "accounts",
     "alliances",
     "outbox",
+    "meetings",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("bench/ceiling/", views.bench_ceiling, name="bench_ceiling"),
     path("accounts/", include("accounts.urls")),
     path("alliances/", include("alliances.urls")),
+    path("alliances/<slug:slug>/", include("meetings.urls")),
     path("invitations/<str:token>/", alliance_views.invitation_accept, name="invitation_accept"),
     path("outbox/", include("outbox.urls")),
     # The admin signs in, and changes its password, on the site's own pages, where password guesses are
