@@ -26,7 +26,15 @@ from alliances.forms import (
     PurposeForm,
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
-from alliances.pages import render_alliance
+from alliances.pages import (
+    change_rows,
+    invitation_form_html,
+    invitation_rows,
+    list_page,
+    member_rows,
+    render_alliance,
+    retired_norm_rows,
+)
 from alliances.services import AllianceError, InvitationInvalid, InvitationResult, InvitationSkip
 from outbox import services as outbox_services
 from outbox.models import Delivery
@@ -64,16 +72,29 @@ def alliance_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "alliances/alliance_form.html", {"form": form})
 
 
+# A page of a members list: the cost of a page is the cost of its rows (docs/performance.md).
+MEMBERS_PER_PAGE = 50
+
+
 def _members(alliance: Alliance):
-    return Member.objects.active().filter(alliance=alliance).select_related("user")
+    # Only what the lists show: a member row is built from these (alliances.pages.member_rows).
+    return (
+        Member.objects.active()
+        .filter(alliance=alliance)
+        .select_related("user")
+        .only("organisation", "is_steward", "joined_at", "user_id", "alliance_id", "user__display_name")
+    )
 
 
 def alliance_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     alliance = member.alliance
+    # The first page of the members list; a large alliance's others are on the members page.
+    members = list_page(_members(alliance), None, MEMBERS_PER_PAGE)
     context = {
         "norms": Norm.objects.filter(alliance=alliance).current(),
-        "members": _members(alliance),
+        "members": members.object_list,
+        "member_count": members.paginator.count,
         "invitations": Invitation.objects.pending().filter(alliance=alliance) if member.is_steward else None,
     }
     return render_alliance(request, member, "alliances/alliance_detail.html", context)
@@ -88,11 +109,18 @@ def charter_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse
     return render_alliance(request, member, "alliances/charter_detail.html", context)
 
 
+# The history only grows: newest first, 50 changes a page.
+CHARTER_CHANGES_PER_PAGE = 50
+
+
 def charter_history(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     changes = CharterChange.objects.filter(alliance=member.alliance).select_related("changed_by", "norm")
-    retired = Norm.objects.filter(alliance=member.alliance, retired_at__isnull=False).select_related("retired_by")
-    context = {"changes": changes, "retired_norms": retired}
+    page = list_page(changes, request.GET.get("page"), CHARTER_CHANGES_PER_PAGE)
+    context = {"page": page, "changes": change_rows(page)}
+    if page.number == 1:
+        retired = Norm.objects.filter(alliance=member.alliance, retired_at__isnull=False).select_related("retired_by")
+        context["retired_norms"] = retired_norm_rows(retired)
     return render_alliance(request, member, "alliances/charter_history.html", context)
 
 
@@ -194,25 +222,46 @@ def norm_retire(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpRe
 # --- Members and invitations ------------------------------------------------------------------------
 
 
-def _member_list_context(member: Member, form: InvitationForm | None = None) -> dict:
+MEMBER_SEARCH_MAX_LENGTH = 100
+
+
+def _member_search(request: HttpRequest) -> str:
+    """The search box's text, on one line; PostgreSQL refuses a NUL in a query, so it is dropped."""
+    return " ".join(request.GET.get("q", "").replace("\x00", "").split())[:MEMBER_SEARCH_MAX_LENGTH]
+
+
+def _member_list_context(request: HttpRequest, member: Member, form: InvitationForm | None = None) -> dict:
     alliance = member.alliance
-    context = {
-        "members": _members(alliance),
-        "former_members": Member.objects.filter(alliance=alliance, is_active=False).select_related("user", "ended_by"),
-    }
+    query = _member_search(request)
+    members = _members(alliance)
+    if query:
+        members = members.filter(Q(user__display_name__icontains=query) | Q(organisation__icontains=query))
+    page = list_page(members, request.GET.get("page"), MEMBERS_PER_PAGE)
+    context: dict[str, object] = {"page": page, "query": query, "members": member_rows(page, reader=member)}
+    if page.number == 1 and not query:
+        former = (
+            Member.objects.filter(alliance=alliance, is_active=False)
+            .select_related("user")
+            .only("organisation", "ended_at", "end_reason", "user_id", "alliance_id", "user__display_name")
+        )
+        context["former_members"] = former
     if member.is_steward:
         context["invitation_form"] = form or InvitationForm(alliance=alliance)
-        context["invitations"] = (
+        context["invitation_form_html"] = invitation_form_html(form, alliance=alliance)
+        invitations = (
             Invitation.objects.filter(alliance=alliance, status=Invitation.Status.PENDING)
             .select_related("invited_by")
             .order_by("email")
         )
+        context["invitations"] = invitation_rows(invitations, reader=member)
     return context
 
 
 def member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """The members, 50 a page with a search by name or organisation; stewards also invite here."""
     member = get_membership(request, slug)
-    return render_alliance(request, member, "alliances/member_list.html", _member_list_context(member))
+    context = _member_list_context(request, member)
+    return render_alliance(request, member, "alliances/member_list.html", context)
 
 
 # Said once per reason, listing the addresses: a pasted list of twenty can hold many of the same kind.
@@ -251,7 +300,7 @@ def invitation_create(request: AuthenticatedHttpRequest, slug: str) -> HttpRespo
         else:
             _report_invitations(request, results)
             return redirect("alliances:member_list", slug=slug)
-    context = _member_list_context(member, form)
+    context = _member_list_context(request, member, form)
     return render_alliance(request, member, "alliances/member_list.html", context, status=400)
 
 

@@ -38,6 +38,8 @@ def data(db):
     alliance = AllianceFactory(name="Barrio Readers", slug="barrio-readers")
     MemberFactory(alliance=alliance, user=steward, is_steward=True, organisation="Escuela Montessori")
     MemberFactory(alliance=alliance, user__display_name="Mia Member")
+    # More than a page of members: the members page shows its search box and page links.
+    MemberFactory.create_batch(55, alliance=alliance)
     norm = services.norm_add(alliance=alliance, text="We start on time.", agreed_on=None, by=steward)
     services.norm_add(alliance=alliance, text="We decide by consensus.", agreed_on=timezone.localdate(), by=steward)
     services.charter_set_logistics(
@@ -86,6 +88,9 @@ def _steward_pages(data) -> list[str]:
         f"{base}/charter/norms/new/",
         f"{base}/charter/norms/{data['norm'].pk}/edit/",
         f"{base}/members/",
+        f"{base}/members/?page=2",
+        f"{base}/members/?q=mia",
+        f"{base}/members/?q=nobody",
         f"{base}/members/me/",
         f"{base}/members/leave/",
         f"{base}/deliveries/",
