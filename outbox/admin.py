@@ -35,7 +35,7 @@ class DeliveryInline(admin.TabularInline):
 
 class AttachmentInline(admin.TabularInline):
     model = Attachment
-    fields = ("filename", "mimetype")
+    fields = ("filename", "mimetype", "alternative", "delivery")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -93,5 +93,5 @@ class DeliveryAdmin(ReadOnlyAdmin):
 class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["filename", "mimetype", "message"]
     search_fields = ["filename"]
-    fields = ("message", "filename", "mimetype")
+    fields = ("message", "delivery", "filename", "mimetype", "alternative")
     readonly_fields = fields

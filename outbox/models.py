@@ -38,12 +38,23 @@ class Message(models.Model):
 
 
 class Attachment(models.Model):
-    """A file sent with every delivery of a message (a calendar invitation, say)."""
+    """A file sent with a message: with every delivery, or with one recipient's copy only.
+
+    A calendar invitation names its recipient as ATTENDEE, so each copy carries its own file
+    (`delivery` set). An `alternative` is sent as one more version of the body (a
+    `text/calendar; method=REQUEST` part beside the text and HTML, which calendar clients act on)
+    rather than as a file to download.
+    """
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    # Only this recipient's copy carries the file; none: every copy does.
+    delivery = models.ForeignKey(
+        "Delivery", on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
     filename = models.CharField(_("file name"), max_length=200)
     mimetype = models.CharField(_("content type"), max_length=100)
     content = models.BinaryField(_("content"))
+    alternative = models.BooleanField(_("sent as an alternative part of the body"), default=False)
 
     class Meta:
         verbose_name = _("attachment")

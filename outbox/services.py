@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
@@ -72,9 +72,12 @@ class Address:
 
 @dataclass(frozen=True)
 class File:
+    """A file to send; an `alternative` goes into the body as one more version of it (see `Attachment`)."""
+
     filename: str
     content: bytes
     mimetype: str
+    alternative: bool = False
 
 
 def absolute_url(path: str) -> str:
@@ -107,6 +110,7 @@ def mail_send(
     secret: bool = False,
     reply_to: str = "",
     attachments: Sequence[File] = (),
+    attachments_for: Callable[[Address], Sequence[File]] | None = None,
 ) -> Message:
     """Record an email to each recipient; it is sent by a job once the caller's transaction commits.
 
@@ -120,6 +124,8 @@ def mail_send(
       keys: put no secret in one.
     - `secret`: the email carries a single-use link (reset, confirmation, invitation); the outbox pages
       and the admin show it with its links removed.
+    - `attachments` go with every copy; `attachments_for(recipient)` returns the files of one
+      recipient's copy (a calendar invitation that names them as attendee), built now, like the body.
     """
     with transaction.atomic():
         try:
@@ -135,11 +141,9 @@ def mail_send(
                 raise
             logger.info("Not sending %s again: its key %r was used before.", template, key)
             return Message.objects.get(key=key)
-        Attachment.objects.bulk_create(
-            Attachment(message=message, filename=f.filename, mimetype=f.mimetype, content=f.content)
-            for f in attachments
-        )
+        Attachment.objects.bulk_create(_attachment(message, f) for f in attachments)
         deliveries = []
+        own_files: list[Sequence[File]] = []
         seen: set[str] = set()
         for recipient in recipients:
             email = recipient.email.lower()
@@ -165,9 +169,28 @@ def mail_send(
                     header_message_id=Delivery.new_message_id(),
                 )
             )
+            own_files.append(attachments_for(recipient) if attachments_for is not None else ())
+        # bulk_create sets the primary keys (RETURNING, on PostgreSQL and SQLite alike), which the
+        # recipients' own files point at.
         Delivery.objects.bulk_create(deliveries)
+        Attachment.objects.bulk_create(
+            _attachment(message, f, delivery=delivery)
+            for delivery, files in zip(deliveries, own_files, strict=True)
+            for f in files
+        )
         queue.send_message_on_commit(message.pk)
     return message
+
+
+def _attachment(message: Message, file: File, *, delivery: Delivery | None = None) -> Attachment:
+    return Attachment(
+        message=message,
+        delivery=delivery,
+        filename=file.filename,
+        mimetype=file.mimetype,
+        content=file.content,
+        alternative=file.alternative,
+    )
 
 
 # --- Sending ----------------------------------------------------------------------------------------
@@ -300,6 +323,11 @@ def _record_failure(delivery: Delivery, exc: BaseException, now: datetime, *, pe
 
 
 def build_email(delivery: Delivery, attachments: Sequence[Attachment], connection=None) -> EmailMultiAlternatives:
+    """The email of one delivery, with the message's files for every copy and this copy's own.
+
+    An alternative goes after the HTML inside multipart/alternative (the layout calendar invitations use:
+    text, HTML, `text/calendar; method=…`); the other files are attached after the body.
+    """
     message = delivery.message
     email = EmailMultiAlternatives(
         subject=delivery.subject,
@@ -314,7 +342,12 @@ def build_email(delivery: Delivery, attachments: Sequence[Attachment], connectio
     )
     email.attach_alternative(delivery.body_html, "text/html")
     for attachment in attachments:
-        email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
+        if attachment.delivery_id not in (None, delivery.pk):
+            continue
+        if attachment.alternative:
+            email.attach_alternative(bytes(attachment.content).decode(), attachment.mimetype)
+        else:
+            email.attach(attachment.filename, bytes(attachment.content), attachment.mimetype)
     return email
 
 
@@ -389,7 +422,12 @@ def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
 
     Return how many were sent, and false if Celery's soft time limit stopped the batch.
     """
-    attachments = list(Attachment.objects.filter(message_id=batch[0].message_id))
+    # The files for every copy, and this batch's own: not every recipient's, which could be thousands.
+    attachments = list(
+        Attachment.objects.filter(message_id=batch[0].message_id)
+        .filter(Q(delivery__isnull=True) | Q(delivery__in=[d.pk for d in batch]))
+        .order_by("pk")
+    )
     connection = get_connection()
     sent = 0
     started = 0  # batch[:started] may have reached the server: never released, only recorded

@@ -8,6 +8,7 @@ staff included, gets 404 as if they did not exist. Bodies are shown through
 from functools import wraps
 
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
@@ -41,7 +42,9 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 @_operators_only
 def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery.objects.select_related("message"), pk=pk)
-    attachments = delivery.message.attachments.only("filename", "mimetype")
+    attachments = delivery.message.attachments.filter(Q(delivery=None) | Q(delivery=delivery)).only(
+        "filename", "mimetype"
+    )
     return render(request, "outbox/delivery_detail.html", {"delivery": delivery, "attachments": attachments})
 
 

@@ -253,6 +253,38 @@ def test_each_recipient_gets_one_multipart_email_with_headers_and_attachments(
         assert mime.get_payload(0).get_content_type() == "multipart/alternative"
 
 
+def test_each_recipient_gets_their_own_files_as_alternative_part_and_attachment(
+    member, steward, django_capture_on_commit_callbacks, mailoutbox
+):
+    def invitation_for(recipient: Address) -> list[File]:
+        ics = f"BEGIN:VCALENDAR\r\nATTENDEE:mailto:{recipient.email}\r\nEND:VCALENDAR\r\n".encode()
+        return [
+            File(filename="invite.ics", content=ics, mimetype="text/calendar; method=REQUEST", alternative=True),
+            File(filename="invite.ics", content=ics, mimetype="application/ics"),
+        ]
+
+    shared = File(filename="notes.txt", content=b"for everyone", mimetype="text/plain")
+    with django_capture_on_commit_callbacks(execute=True):
+        _reset_mail(member, steward, attachments=[shared], attachments_for=invitation_for)
+
+    assert len(mailoutbox) == 2
+    for user in (member, steward):
+        [email] = [e for e in mailoutbox if user.email in e.to[0]]
+        others = {member.email, steward.email} - {user.email}
+        raw = email.message().as_bytes()
+        assert f"mailto:{user.email}".encode() in raw
+        assert not any(f"mailto:{other}".encode() in raw for other in others)
+        mime = email.message()
+        assert mime.get_content_type() == "multipart/mixed"
+        body, *files = mime.get_payload()
+        assert [p.get_content_type() for p in body.get_payload()] == ["text/plain", "text/html", "text/calendar"]
+        assert body.get_payload(2).get_param("method") == "REQUEST"
+        assert [(f.get_content_type(), f.get_filename()) for f in files] == [
+            ("text/plain", "notes.txt"),
+            ("application/ics", "invite.ics"),
+        ]
+
+
 def test_email_without_reply_to_has_no_reply_to_header(member, django_capture_on_commit_callbacks, mailoutbox):
     with django_capture_on_commit_callbacks(execute=True):
         _reset_mail(member)
