@@ -4,11 +4,39 @@ Every view fetches the reader's membership first (`alliances.access.get_membersh
 gets 404 for all of these; alliances/tests/test_permissions.py enumerates `meeting_patterns`.
 """
 
+from django.urls import path
+
+from meetings.views import agenda as agenda_views
+
 app_name = "meetings"
 
 # Each part of the app adds its URLs to its own list; `meeting_patterns` is all of them.
 schedule_patterns: list = []  # meetings, roles, apologies: meetings/views/meetings.py
-agenda_patterns: list = []  # items, proposals, segments, reflection, print: meetings/views/agenda.py
+# items, proposals, segments, reflection, print: meetings/views/agenda.py. `pk` is the meeting; `item` an
+# agenda item (or proposal) of that meeting.
+agenda_patterns: list = [
+    path("meetings/<int:pk>/agenda/items/new/", agenda_views.agenda_item_create, name="agenda_item_create"),
+    path("meetings/<int:pk>/agenda/items/<int:item>/edit/", agenda_views.agenda_item_edit, name="agenda_item_edit"),
+    path(
+        "meetings/<int:pk>/agenda/items/<int:item>/remove/", agenda_views.agenda_item_remove, name="agenda_item_remove"
+    ),
+    path("meetings/<int:pk>/agenda/items/<int:item>/move/", agenda_views.agenda_item_move, name="agenda_item_move"),
+    path("meetings/<int:pk>/agenda/order/", agenda_views.agenda_reorder, name="agenda_reorder"),
+    path("meetings/<int:pk>/agenda/segments/", agenda_views.agenda_segments_edit, name="agenda_segments_edit"),
+    path("meetings/<int:pk>/agenda/propose/", agenda_views.agenda_proposal_create, name="agenda_proposal_create"),
+    path(
+        "meetings/<int:pk>/agenda/proposals/<int:item>/accept/",
+        agenda_views.agenda_proposal_accept,
+        name="agenda_proposal_accept",
+    ),
+    path(
+        "meetings/<int:pk>/agenda/proposals/<int:item>/decline/",
+        agenda_views.agenda_proposal_decline,
+        name="agenda_proposal_decline",
+    ),
+    path("meetings/<int:pk>/reflection/", agenda_views.reflection_edit, name="reflection_edit"),
+    path("meetings/<int:pk>/agenda/print/", agenda_views.agenda_print, name="agenda_print"),
+]
 sending_patterns: list = []  # send agenda, agenda.ics: meetings/views/sending.py
 
 meeting_patterns = [*schedule_patterns, *agenda_patterns, *sending_patterns]
