@@ -11,14 +11,13 @@ from alliances.services import require_steward
 
 
 def get_membership(request: HttpRequest, slug: str) -> Member:
-    member = (
-        Member.objects.active()
-        .select_related("alliance", "user")
-        .filter(alliance__slug=slug, user=request.user)
-        .first()
-    )
-    if member is None:
-        raise Http404
+    # Every alliance page pays for this query (docs/performance.md): no join on the user, whom the session
+    # has already loaded, and no ORDER BY (Member's default ordering would join the user to sort one row).
+    try:
+        member = Member.objects.active().select_related("alliance").get(alliance__slug=slug, user=request.user)
+    except Member.DoesNotExist:
+        raise Http404 from None
+    member.user = request.user
     return member
 
 

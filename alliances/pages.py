@@ -231,6 +231,49 @@ def invitation_rows(invitations: Iterable[Invitation], *, reader: Member) -> lis
 
 
 @dataclass(frozen=True)
+class NormRow:
+    pk: int
+    number: int  # its place in the charter, from 1
+    text: str
+    agreed: str  # "Agreed on March 3, 2026", or ""
+    move_url: str
+    edit_url: str
+    retire_url: str
+    # What the buttons say to a screen reader: "Move norm 2 up", "norm 2".
+    up_label: str
+    down_label: str
+    name: str
+
+
+def norm_rows(norms: Iterable[Norm], *, reader: Member) -> list[NormRow]:
+    slug = reader.alliance.slug
+    move_url = row_url("alliances:norm_move", slug=slug)
+    edit_url = row_url("alliances:norm_edit", slug=slug)
+    retire_url = row_url("alliances:norm_retire", slug=slug)
+    agreed_on, up, down, name = (
+        gettext("Agreed on %(date)s"),
+        gettext("Move norm %(n)s up"),
+        gettext("Move norm %(n)s down"),
+        gettext("norm %(n)s"),
+    )
+    return [
+        NormRow(
+            pk=norm.pk,
+            number=number,
+            text=norm.text,
+            agreed=agreed_on % {"date": date_text(norm.agreed_on)} if norm.agreed_on else "",
+            move_url=move_url(norm.pk),
+            edit_url=edit_url(norm.pk),
+            retire_url=retire_url(norm.pk),
+            up_label=up % {"n": number},
+            down_label=down % {"n": number},
+            name=name % {"n": number},
+        )
+        for number, norm in enumerate(norms, start=1)
+    ]
+
+
+@dataclass(frozen=True)
 class ChangeRow:
     change: CharterChange
     label: str  # "Norm added"

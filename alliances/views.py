@@ -32,6 +32,7 @@ from alliances.pages import (
     invitation_rows,
     list_page,
     member_rows,
+    norm_rows,
     render_alliance,
     retired_norm_rows,
 )
@@ -105,7 +106,7 @@ def alliance_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
 
 def charter_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
-    context = {"norms": Norm.objects.filter(alliance=member.alliance).current()}
+    context = {"norms": norm_rows(Norm.objects.filter(alliance=member.alliance).current(), reader=member)}
     return render_alliance(request, member, "alliances/charter_detail.html", context)
 
 
@@ -190,7 +191,7 @@ def norm_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResp
 
 
 def _norm_list_response(request: HttpRequest, member: Member) -> HttpResponse:
-    context = {"norms": Norm.objects.filter(alliance=member.alliance).current()}
+    context = {"norms": norm_rows(Norm.objects.filter(alliance=member.alliance).current(), reader=member)}
     return render_alliance(request, member, "alliances/charter_detail.html#norm-list", context)
 
 

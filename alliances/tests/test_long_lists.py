@@ -3,7 +3,7 @@ one form and one CSRF token for a list's buttons, queries that do not grow with 
 docs/performance.md). Tests never time anything: the benchmark does (bench/)."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -18,6 +18,8 @@ from alliances.tests.factories import InvitationFactory, MemberFactory, NormFact
 from alliances.tests.helpers import alliance_url, membership_of
 
 pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
 
 
 def _queries(client, url: str) -> int:
@@ -337,6 +339,30 @@ def test_the_charter_history_makes_the_same_queries_for_3_or_60_changes(
         response = client.get(url)
 
     assert len(response.context["changes"]) == 44
+
+
+def test_each_norm_posts_to_its_own_urls_and_names_its_place_for_screen_readers(client, alliance, steward):
+    first = NormFactory(alliance=alliance, text="Start on time", position=1, agreed_on=date(2026, 3, 3))
+    second = NormFactory(alliance=alliance, text="Speak once first", position=2)
+    client.force_login(steward)
+
+    html = client.get(alliance_url("charter_detail", alliance)).content.decode()
+    fragment = client.post(alliance_url("norm_move", alliance, pk=second.pk), {"direction": "up"}, headers=HTMX)
+
+    move_first, move_second = (alliance_url("norm_move", alliance, pk=norm.pk) for norm in (first, second))
+    assert f'action="{move_first}" hx-post="{move_first}"' in html
+    assert f'action="{move_second}" hx-post="{move_second}"' in html
+    assert (
+        f'href="{alliance_url("norm_edit", alliance, pk=second.pk)}">Edit<span class="visually-hidden"> norm 2' in html
+    )
+    assert "Move norm 1 down" in html
+    assert "Move norm 2 up" in html
+    assert "Agreed on March 3, 2026" in html
+    # The list htmx swaps in after a move numbers the norms in their new order.
+    assert fragment.content.decode().index("Speak once first") < fragment.content.decode().index("Start on time")
+    assert f'href="{alliance_url("norm_edit", alliance, pk=first.pk)}">Edit<span class="visually-hidden"> norm 2' in (
+        fragment.content.decode()
+    )
 
 
 # --- Every page: no permission queries for a member -----------------------------------------------------
