@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
@@ -44,11 +44,21 @@ from roundtable.http import AuthenticatedHttpRequest
 
 
 def alliance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    # The count as a subquery per row, and only the columns shown: a join and GROUP BY over every member
+    # of every alliance, with the alliances' long texts, cost twice as much (docs/performance.md).
+    active_members = (
+        Member.objects.active()
+        .filter(alliance=OuterRef("alliance"))
+        .order_by()
+        .values("alliance")
+        .annotate(n=Count("pk"))
+    )
     memberships = (
         Member.objects.active()
         .filter(user=request.user)
         .select_related("alliance")
-        .annotate(member_count=Count("alliance__members", filter=Q(alliance__members__is_active=True)))
+        .only("organisation", "is_steward", "alliance__name", "alliance__slug")
+        .annotate(member_count=Subquery(active_members.values("n"), output_field=IntegerField()))
         .order_by("alliance__name")
     )
     return render(request, "alliances/alliance_list.html", {"memberships": memberships})
