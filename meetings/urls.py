@@ -7,6 +7,7 @@ gets 404 for all of these; alliances/tests/test_permissions.py enumerates `meeti
 from django.urls import path
 
 from meetings.views import agenda as agenda_views
+from meetings.views import sending as sending_views
 
 app_name = "meetings"
 
@@ -37,7 +38,11 @@ agenda_patterns: list = [
     path("meetings/<int:pk>/reflection/", agenda_views.reflection_edit, name="reflection_edit"),
     path("meetings/<int:pk>/agenda/print/", agenda_views.agenda_print, name="agenda_print"),
 ]
-sending_patterns: list = []  # send agenda, agenda.ics: meetings/views/sending.py
+# send agenda, agenda.ics: meetings/views/sending.py
+sending_patterns: list = [
+    path("meetings/<int:pk>/agenda/send/", sending_views.agenda_send, name="agenda_send"),
+    path("meetings/<int:pk>/agenda.ics", sending_views.agenda_ics, name="agenda_ics"),
+]
 
 meeting_patterns = [*schedule_patterns, *agenda_patterns, *sending_patterns]
 urlpatterns = meeting_patterns

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -249,6 +250,8 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.jobs.sweep_deliveries", "schedule": OUTBOX_SWEEP_SECONDS},
+    # Daily, in the morning in Europe and the Americas' night: each meeting is reminded once at most.
+    "meetings-agenda-reminders": {"task": "meetings.jobs.remind_unsent_agendas", "schedule": crontab(hour=7, minute=0)},
 }
 
 # --- Security -------------------------------------------------------------------------------------

@@ -1,0 +1,29 @@
+"""Background jobs of the meetings app. Each finds due rows or loads one by id, and calls one service."""
+
+from django.utils import timezone
+
+from meetings import sending
+from roundtable.celery import app
+
+
+@app.task
+def remind_unsent_agendas() -> int:
+    """Daily (beat): fan out one reminder job per meeting whose agenda is due and not sent.
+
+    Finding a meeting twice is harmless: each reminder is claimed by its own conditional update.
+    """
+    meeting_ids = sending.meetings_due_agenda_reminder(now=timezone.now())
+    for meeting_id in meeting_ids:
+        remind_agenda.delay(meeting_id)
+    return len(meeting_ids)
+
+
+@app.task
+def remind_agenda(meeting_id: int) -> bool:
+    """Remind a meeting's facilitator that its agenda is not sent yet.
+
+    At most once per meeting, claimed by a conditional update on `agenda_reminder_sent_at` (so a job that
+    runs twice, or two workers, send one reminder), and recorded in the outbox in the same transaction:
+    at least once once claimed. A meeting that is gone, cancelled, sent or already reminded gets nothing.
+    """
+    return sending.meeting_remind_agenda(meeting_id=meeting_id, now=timezone.now())

@@ -1,0 +1,45 @@
+"""Sending the agenda (facilitator or steward) and downloading the meeting's calendar event (members)."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from alliances.access import get_membership
+from meetings import calendar, sending
+from meetings.models import Meeting
+from roundtable.actions import attempt
+from roundtable.http import AuthenticatedHttpRequest
+
+
+@require_POST
+def agenda_send(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = get_object_or_404(Meeting.objects.filter(alliance=member.alliance), pk=pk)
+    if not meeting.can_edit(member):
+        raise PermissionDenied
+    attempt(
+        request,
+        lambda: sending.meeting_send_agenda(meeting=meeting, sent_by=member),
+        success=_("The agenda is on its way to every member, with a calendar invitation."),
+    )
+    return redirect(meeting)
+
+
+@require_GET
+def agenda_ics(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The meeting as a calendar file to import (PUBLISH: no attendee, nobody is asked to reply)."""
+    member = get_membership(request, slug)
+    meeting = get_object_or_404(
+        Meeting.objects.filter(alliance=member.alliance).select_related(
+            "alliance", "facilitator__user", "note_taker__user"
+        ),
+        pk=pk,
+    )
+    response = HttpResponse(
+        calendar.meeting_calendar(meeting=meeting, method=calendar.PUBLISH),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+    return response
