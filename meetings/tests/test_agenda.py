@@ -1,17 +1,19 @@
 """The agenda's services and reads: segments, items and their order, proposals, Markdown, reflection."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from django.utils import timezone
 
 from alliances.models import Member
 from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import agenda
-from meetings.models import DEFAULT_SEGMENT_MINUTES, AgendaItem, AgendaSegment, Meeting, Reflection, Segment
-from meetings.services import MeetingError
+from meetings.models import DEFAULT_SEGMENT_MINUTES, AgendaItem, Meeting, Reflection, Segment
+from meetings.services import MeetingError, meeting_schedule
 from meetings.tests.factories import AgendaItemFactory, MeetingFactory, ReflectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +29,16 @@ def facilitator(alliance) -> Member:
 
 
 @pytest.fixture
-def meeting(alliance, facilitator) -> Meeting:
-    meeting = MeetingFactory(alliance=alliance, facilitator=facilitator, duration_minutes=90)
-    # What meeting_schedule creates with every meeting.
-    AgendaSegment.objects.bulk_create(
-        AgendaSegment(meeting=meeting, kind=kind, minutes=minutes) for kind, minutes in DEFAULT_SEGMENT_MINUTES.items()
+def meeting(alliance, facilitator, steward) -> Meeting:
+    # Scheduled through the service, which creates the six standard segments at their default minutes.
+    return meeting_schedule(
+        alliance=alliance,
+        by=Member.objects.get(alliance=alliance, user=steward),
+        starts_at=timezone.now() + timedelta(days=7),
+        duration_minutes=90,
+        facilitator=facilitator,
+        note_taker=None,
     )
-    return meeting
 
 
 def _revision(meeting: Meeting) -> int:
