@@ -264,15 +264,13 @@ def _notify(meeting: Meeting, *, template: str, method: str, key_prefix: str, co
 
 @transaction.atomic
 def meeting_notify_rescheduled(*, meeting: Meeting) -> None:
-    """Send everyone who got the agenda an updated invitation: same UID, higher SEQUENCE, the new time.
+    """Send everyone who got the agenda an updated invitation: same UID, higher SEQUENCE, the new time or place.
 
-    Called by the rescheduling service inside its transaction, after the new time is saved. The
-    SEQUENCE is raised even when nobody got the agenda yet, so an agenda.ics downloaded before the
-    change is replaced by one downloaded after it.
+    Called by `meeting_reschedule` inside its transaction, after it saved the change and raised the
+    meeting's SEQUENCE (which it does even when nobody got the agenda yet, so that an agenda.ics
+    downloaded before the change is replaced by one downloaded after it).
     """
     meeting = _lock(meeting)
-    Meeting.objects.filter(pk=meeting.pk).update(sequence=F("sequence") + 1)
-    meeting.sequence += 1
     snapshot = meeting.agenda_sent_snapshot or {}
     was = parse_datetime(snapshot.get("calendar_starts_at") or "")
     _notify(
@@ -280,7 +278,7 @@ def meeting_notify_rescheduled(*, meeting: Meeting) -> None:
         template="meeting_rescheduled",
         method=calendar.REQUEST,
         key_prefix="meetings.rescheduled",
-        context={"was": was},
+        context={"was": was if was != meeting.starts_at else None},
     )
     if snapshot.get("recipients"):
         # The time people's calendars now hold, for the next reschedule's "was".
@@ -292,12 +290,11 @@ def meeting_notify_rescheduled(*, meeting: Meeting) -> None:
 def meeting_notify_cancelled(*, meeting: Meeting) -> None:
     """Send everyone who got the agenda a cancellation whose calendar part (CANCEL) removes the event.
 
-    Called by the cancelling service inside its transaction. Same UID, higher SEQUENCE, STATUS:CANCELLED.
-    Members who never got the agenda have no event to remove; the meeting page shows them the cancellation.
+    Called by `meeting_cancel` inside its transaction, after it raised the SEQUENCE: same UID, higher
+    SEQUENCE, STATUS:CANCELLED. Members who never got the agenda have no event to remove; the meeting
+    page shows them the cancellation.
     """
     meeting = _lock(meeting)
-    Meeting.objects.filter(pk=meeting.pk).update(sequence=F("sequence") + 1)
-    meeting.sequence += 1
     _notify(meeting, template="meeting_cancelled", method=calendar.CANCEL, key_prefix="meetings.cancelled", context={})
 
 

@@ -15,7 +15,7 @@ from alliances.tests.factories import MemberFactory
 from alliances.tests.helpers import flash_messages, membership_of
 from meetings import sending
 from meetings.models import AgendaItem, Meeting
-from meetings.services import MeetingError
+from meetings.services import MeetingError, meeting_cancel, meeting_reschedule
 from meetings.tests.factories import AgendaItemFactory
 from meetings.tests.sending_helpers import calendar_part, email_to, event_of, facilitator_of, ready_meeting
 from outbox.models import Delivery, Message
@@ -39,6 +39,20 @@ def meeting(alliance, steward, member, fran) -> Meeting:
 def _send(meeting: Meeting, by: Member, capture) -> Meeting:
     with capture(execute=True):
         return sending.meeting_send_agenda(meeting=meeting, sent_by=by)
+
+
+def _reschedule(meeting: Meeting, by: Member, **changes) -> Meeting:
+    meeting.refresh_from_db()
+    fields = {
+        "starts_at": meeting.starts_at,
+        "duration_minutes": meeting.duration_minutes,
+        "facilitator": meeting.facilitator,
+        "note_taker": meeting.note_taker,
+        "venue_address": meeting.venue_address,
+        "video_link": meeting.video_link,
+        "support_offered": meeting.support_offered,
+    }
+    return meeting_reschedule(meeting=meeting, by=by, **{**fields, **changes})
 
 
 def _change_agenda(meeting: Meeting, **fields) -> None:
@@ -266,14 +280,13 @@ def test_a_reschedule_sends_everyone_who_got_the_agenda_an_update_of_the_same_ev
     mailoutbox.clear()
 
     new_time = meeting.starts_at + timedelta(days=1)
-    Meeting.objects.filter(pk=meeting.pk).update(starts_at=new_time)
     with django_capture_on_commit_callbacks(execute=True):
-        sending.meeting_notify_rescheduled(meeting=meeting)
+        _reschedule(meeting, fran, starts_at=new_time)
 
     assert len(mailoutbox) == 3
     assert not [e for e in mailoutbox if newcomer.user.email in e.to[0]]
     email = email_to(mailoutbox, member.email)
-    assert email.subject == "[Barrio Readers] Meeting moved to 11 de marzo de 2027"
+    assert email.subject == "[Barrio Readers] Meeting changed: 11 de marzo de 2027"
     assert "Jueves, 11 de marzo de 2027, 18:00 (Europe/Madrid)" in email.body
     assert "10 de marzo de 2027 a las 18:00" in email.body  # what it was
     assert email.reply_to == ["fran@example.org"]
@@ -286,13 +299,41 @@ def test_a_reschedule_sends_everyone_who_got_the_agenda_an_update_of_the_same_ev
 
 
 def test_a_reschedule_before_the_agenda_was_sent_emails_nobody_but_raises_the_sequence(
-    meeting, django_capture_on_commit_callbacks, mailoutbox
+    meeting, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        sending.meeting_notify_rescheduled(meeting=meeting)
+        _reschedule(meeting, fran, starts_at=meeting.starts_at + timedelta(hours=2))
     assert mailoutbox == []
     meeting.refresh_from_db()
     assert meeting.sequence == 1
+
+
+def test_a_second_reschedule_says_the_time_people_held_and_raises_the_sequence_again(
+    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+):
+    _send(meeting, fran, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        _reschedule(meeting, fran, starts_at=meeting.starts_at + timedelta(days=1))
+        _reschedule(meeting, fran, starts_at=meeting.starts_at + timedelta(days=2))
+
+    [*_, last] = [e for e in mailoutbox if member.email in e.to[0]]
+    assert "Viernes, 12 de marzo de 2027, 18:00" in last.body
+    assert "It was: 11 de marzo de 2027 a las 18:00" in last.body
+    assert [event_of(calendar_part(e))["SEQUENCE"] for e in mailoutbox if member.email in e.to[0]] == [1, 2, 3]
+
+
+def test_a_change_of_venue_alone_is_an_update_too(
+    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+):
+    _send(meeting, fran, django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _reschedule(meeting, fran, venue_address="Centro Cívico, Plaza 2")
+
+    email = email_to(mailoutbox, "fran@example.org")
+    assert "Centro Cívico, Plaza 2" in email.body
+    assert "It was:" not in email.body
+    assert str(event_of(calendar_part(email))["LOCATION"]) == "Centro Cívico, Plaza 2"
 
 
 def test_a_cancellation_removes_the_event_from_every_calendar_that_got_it(
@@ -302,9 +343,8 @@ def test_a_cancellation_removes_the_event_from_every_calendar_that_got_it(
     uid = str(event_of(calendar_part(email_to(mailoutbox, member.email)))["UID"])
     mailoutbox.clear()
 
-    Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.CANCELLED, cancelled_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        sending.meeting_notify_cancelled(meeting=meeting)
+        meeting_cancel(meeting=meeting, by=fran)
 
     assert len(mailoutbox) == 3
     email = email_to(mailoutbox, "fran@example.org")
