@@ -5,6 +5,7 @@ from email import message_from_bytes
 
 import icalendar
 import pytest
+from aiosmtpd.controller import Controller
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +20,7 @@ from meetings.services import MeetingError, meeting_cancel, meeting_reschedule
 from meetings.tests.factories import AgendaItemFactory
 from meetings.tests.sending_helpers import calendar_part, email_to, event_of, facilitator_of, ready_meeting
 from outbox.models import Delivery, Message
+from outbox.tests.smtp_server import RecordingHandler, RecordingSMTPServer
 
 pytestmark = pytest.mark.django_db
 
@@ -429,3 +431,50 @@ def test_the_box_says_which_version_was_sent_and_offers_the_update_after_a_chang
 def test_the_deliveries_of_the_agenda_are_in_the_alliances_scope(meeting, alliance, fran):
     sending.meeting_send_agenda(meeting=meeting, sent_by=fran)
     assert set(Delivery.objects.values_list("message__scope", flat=True)) == {alliance.mail_scope}
+
+
+# --- Through a real SMTP server -------------------------------------------------------------------------
+
+
+class RawRecordingHandler(RecordingHandler):
+    """Also keeps the bytes of every message the server accepted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        if answer.startswith("250"):
+            self.raw.append(envelope.content)
+        return answer
+
+
+@pytest.mark.integration
+def test_the_smtp_server_gets_crlf_calendar_lines_in_a_method_part_and_an_attachment(
+    settings, meeting, member, fran, django_capture_on_commit_callbacks
+):
+    server = RecordingSMTPServer()
+    server.handler = RawRecordingHandler()
+    server.controller = Controller(server.handler, hostname=server.host, port=server.port)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+    with server:
+        _send(meeting, fran, django_capture_on_commit_callbacks)
+
+    members = Member.objects.filter(alliance=meeting.alliance).select_related("user")
+    assert sorted(r for m in server.handler.snapshot() for r in m.recipients) == sorted(
+        m.user.email.lower() for m in members
+    )
+    [raw] = [r for r in server.handler.raw if message_from_bytes(r)["To"].endswith(f"<{member.email}>")]
+    body, attachment = message_from_bytes(raw).get_payload()
+    assert body.get_payload(2).get_content_type() == "text/calendar"
+    assert body.get_payload(2).get_param("method") == "REQUEST"
+    # On the wire, the calendar part's lines end in CRLF, as RFC 5545 requires.
+    assert b"\r\nMETHOD:REQUEST\r\n" in raw
+    assert b"BEGIN:VEVENT\r\n" in raw
+    ics = attachment.get_payload(decode=True)
+    assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
+    event = event_of(icalendar.Calendar.from_ical(ics))
+    assert str(event["ATTENDEE"]) == f"mailto:{member.email}"
+    assert str(event["UID"]) == f"meeting-{meeting.uid}@testserver"
