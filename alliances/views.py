@@ -262,6 +262,7 @@ def _member_list_context(request: HttpRequest, member: Member, form: InvitationF
         invitations = (
             Invitation.objects.filter(alliance=alliance, status=Invitation.Status.PENDING)
             .select_related("invited_by")
+            .only("email", "expires_at", "language", "alliance_id", "invited_by__display_name")
             .order_by("email")
         )
         context["invitations"] = invitation_rows(invitations, reader=member)
