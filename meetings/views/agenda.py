@@ -9,7 +9,7 @@ items fragment and a plain post with a redirect to the meeting page, so they wor
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -44,8 +44,9 @@ def _agenda_url(meeting: Meeting) -> str:
 
 
 def _items_fragment(request: HttpRequest, member: Member, meeting: Meeting, *, status: int = 200) -> HttpResponse:
-    context = agenda.agenda_context(meeting=meeting, member=member)
-    return render_alliance(request, member, "meetings/_agenda.html#agenda-items", context, status=status)
+    # Only the fragment: no page around it, so no tabs to build (render_alliance would reverse each).
+    context = {"alliance": member.alliance, "member": member, **agenda.agenda_context(meeting=meeting, member=member)}
+    return render(request, "meetings/_agenda.html#agenda-items", context, status=status)
 
 
 def agenda_item_create(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
