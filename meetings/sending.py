@@ -10,6 +10,7 @@
 - `meeting_remind_agenda` reminds a facilitator, once per meeting, that its agenda was not sent yet.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -148,15 +149,24 @@ def _email_context(meeting: Meeting, items: list[AgendaItem], reflection: Reflec
     segments = {segment.kind: segment for segment in meeting.segments.all()}
     opening = [segments[kind] for kind in OPENING_SEGMENTS if kind in segments]
     closing = [segments[kind] for kind in CLOSING_SEGMENTS if kind in segments]
-    for item in items:
-        item.description_html = markdown_render(item.description) if item.description else ""
     return {
         "meeting": meeting,
         "alliance": meeting.alliance,
         "facilitator_name": _name(meeting.facilitator),
         "note_taker_name": _name(meeting.note_taker),
         "opening_segments": opening,
-        "items": items,
+        "items": [
+            EmailItem(
+                title=item.title,
+                # Lazy: worded in each reader's language when their copy is rendered.
+                kind=AgendaItem.Kind(item.kind).label,
+                minutes=item.minutes,
+                presenter=_name(item.presenter),
+                description=item.description,
+                description_html=markdown_render(item.description) if item.description else "",
+            )
+            for item in items
+        ],
         "closing_segments": closing,
         "planned_minutes": sum(s.minutes for s in opening + closing) + sum(i.minutes for i in items),
         "reflection": reflection,
@@ -165,6 +175,18 @@ def _email_context(meeting: Meeting, items: list[AgendaItem], reflection: Reflec
             reverse("meetings:agenda_ics", kwargs={"slug": meeting.alliance.slug, "pk": meeting.pk})
         ),
     }
+
+
+@dataclass(frozen=True)
+class EmailItem:
+    """An agenda item as the email shows it."""
+
+    title: str
+    kind: Any
+    minutes: int
+    presenter: str
+    description: str
+    description_html: str
 
 
 def _reply_to(meeting: Meeting) -> str:
