@@ -478,3 +478,9 @@ def test_the_smtp_server_gets_crlf_calendar_lines_in_a_method_part_and_an_attach
     event = event_of(icalendar.Calendar.from_ical(ics))
     assert str(event["ATTENDEE"]) == f"mailto:{member.email}"
     assert str(event["UID"]) == f"meeting-{meeting.uid}@testserver"
+
+
+def test_the_box_costs_the_meeting_page_no_query(meeting, alliance, fran, django_assert_num_queries):
+    meeting = Meeting.objects.select_related("alliance").get(pk=meeting.pk)
+    with django_assert_num_queries(0):
+        sending.sending_context(meeting=meeting, member=fran)
