@@ -111,6 +111,27 @@ document.addEventListener("click", (event) => {
     }
   });
 
+  // After an Up/Down click htmx replaces the list, and with it the focused button: put the focus back on
+  // the same item's button (or its other one, at the top or bottom), so a keyboard user can press again.
+  let moving = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const button = event.target.closest && event.target.closest("button[name=direction]");
+    const item = button && button.closest(ITEM);
+    moving = item ? { id: item.dataset.itemId, direction: button.value } : null;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (!moving) {
+      return;
+    }
+    const item = document.querySelector(`#agenda-items ${ITEM}[data-item-id="${CSS.escape(moving.id)}"]`);
+    const button =
+      item && (item.querySelector(`button[value="${moving.direction}"]`) || item.querySelector("button[name=direction]"));
+    moving = null;
+    if (button) {
+      button.focus();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", () => prepare(document));
   // htmx swaps in a new fragment after an Up/Down click: its items need preparing too.
   document.addEventListener("htmx:load", (event) => prepare(event.target.parentNode || document));

@@ -1,0 +1,99 @@
+"""The agenda in a real browser: a facilitator reorders items by drag and drop, from the keyboard, and
+without JavaScript; the order is saved each time, and our own script runs under the strict CSP."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from alliances.models import Member
+from alliances.tests.factories import AllianceFactory, MemberFactory
+from meetings import agenda
+from meetings.models import AgendaItem
+from meetings.services import meeting_schedule
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def prepared(db):
+    alliance = AllianceFactory(name="Barrio Readers", slug="barrio-readers")
+    steward = MemberFactory(alliance=alliance, is_steward=True, user__display_name="Stella Steward")
+    facilitator = MemberFactory(alliance=alliance, user__display_name="Fran Facilitator")
+    meeting = meeting_schedule(
+        alliance=alliance,
+        by=steward,
+        starts_at=timezone.now() + timedelta(days=7),
+        duration_minutes=90,
+        facilitator=facilitator,
+        note_taker=None,
+    )
+    for title in ("Alpha", "Bravo", "Charlie"):
+        agenda.agenda_item_add(meeting=meeting, by=facilitator, title=title, minutes=10)
+    return {"meeting": meeting, "facilitator": facilitator}
+
+
+def _titles(meeting) -> list[str]:
+    return list(AgendaItem.objects.filter(meeting=meeting).on_agenda().values_list("title", flat=True))
+
+
+def _signed_in_page(browser, site, member: Member, *, javascript: bool = True):
+    client = Client()
+    client.force_login(member.user)
+    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    return page, problems
+
+
+def _shown_titles(page) -> list[str]:
+    texts = page.locator("#agenda-items li[data-item-id] span[id^=agenda-item-]").all_inner_texts()
+    return [text.split(". ", 1)[1] for text in texts]
+
+
+def test_a_facilitator_reorders_by_drag_and_drop_and_from_the_keyboard(browser, site, prepared):
+    meeting = prepared["meeting"]
+    page, problems = _signed_in_page(browser, site, prepared["facilitator"])
+    page.goto(f"{site.url}{meeting.get_absolute_url()}")
+
+    # Drag Charlie onto the top half of Alpha: it goes first.
+    charlie = page.locator("li[data-item-id]", has_text="Charlie")
+    alpha = page.locator("li[data-item-id]", has_text="Alpha")
+    with page.expect_response(lambda response: response.url.endswith("/agenda/order/")) as answer:
+        charlie.drag_to(alpha, target_position={"x": 20, "y": 5})
+    assert answer.value.status == 200
+    expect(page.locator("#agenda-items li[data-item-id]").first).to_contain_text("Charlie")
+    assert _titles(meeting) == ["Charlie", "Alpha", "Bravo"]
+    assert _shown_titles(page) == ["Charlie", "Alpha", "Bravo"]
+
+    # From the keyboard: Tab to Charlie's "Down" button and press Enter.
+    down = page.locator("li[data-item-id]", has_text="Charlie").get_by_role("button", name="Down")
+    down.focus()
+    with page.expect_response(lambda response: "/move/" in response.url):
+        page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#agenda-items li[data-item-id]').textContent.includes('Alpha')")
+    assert _titles(meeting) == ["Alpha", "Charlie", "Bravo"]
+    assert _shown_titles(page) == ["Alpha", "Charlie", "Bravo"]
+    # The focus stays on Charlie's Down button after the list is replaced: Enter again moves it on.
+    page.wait_for_function("() => document.activeElement && document.activeElement.value === 'down'")
+    with page.expect_response(lambda response: "/move/" in response.url):
+        page.keyboard.press("Enter")
+    expect(page.locator("#agenda-items li[data-item-id]").last).to_contain_text("Charlie")
+    assert _titles(meeting) == ["Alpha", "Bravo", "Charlie"]
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+
+
+def test_without_javascript_the_up_button_still_moves_an_item(browser, site, prepared):
+    meeting = prepared["meeting"]
+    page, _problems = _signed_in_page(browser, site, prepared["facilitator"], javascript=False)
+    page.goto(f"{site.url}{meeting.get_absolute_url()}")
+
+    page.locator("li[data-item-id]", has_text="Bravo").get_by_role("button", name="Up").click()
+
+    page.wait_for_load_state()
+    assert _titles(meeting) == ["Bravo", "Alpha", "Charlie"]
+    assert _shown_titles(page) == ["Bravo", "Alpha", "Charlie"]
