@@ -9,7 +9,7 @@ from accounts import services as account_services
 from accounts.tests.factories import UserFactory
 from alliances import services as alliance_services
 from outbox.models import Delivery
-from outbox.services import Address, mail_send
+from outbox.services import Address, File, mail_send
 from outbox.tests.factories import make_operator
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +192,22 @@ def test_the_admin_cannot_redirect_someones_email_to_another_address(client, mem
     assert response.status_code == 403
     delivery.refresh_from_db()
     assert delivery.to_email == member.email
+
+
+def test_a_delivery_page_lists_the_shared_files_and_its_own_not_another_recipients(client, member, steward):
+    message = mail_send(
+        template="password_reset",
+        recipients=[Address.for_user(member), Address.for_user(steward)],
+        context={"user": member, "reset_url": "http://x/"},
+        attachments=[File(filename="shared.txt", content=b"x", mimetype="text/plain")],
+        attachments_for=lambda r: [
+            File(filename=f"for-{r.name.split()[0]}.ics", content=b"x", mimetype="application/ics")
+        ],
+    )
+    client.force_login(make_operator())
+
+    page = client.get(reverse("outbox:delivery_detail", args=[message.deliveries.get(to_email=member.email).pk]))
+
+    assert "shared.txt" in page.content.decode()
+    assert "for-Mia.ics" in page.content.decode()
+    assert "for-Stella.ics" not in page.content.decode()
