@@ -37,6 +37,7 @@ from alliances.pages import (
     retired_norm_rows,
 )
 from alliances.services import AllianceError, InvitationInvalid, InvitationResult, InvitationSkip
+from meetings.models import Meeting
 from outbox import services as outbox_services
 from outbox.models import Delivery
 from roundtable.actions import attempt
@@ -107,6 +108,10 @@ def alliance_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
         "members": members.object_list,
         "member_count": members.paginator.count,
         "invitations": Invitation.objects.pending().filter(alliance=alliance) if member.is_steward else None,
+        "next_meeting": Meeting.objects.for_alliance(alliance)
+        .upcoming()
+        .select_related("facilitator__user", "note_taker__user")
+        .first(),
     }
     return render_alliance(request, member, "alliances/alliance_detail.html", context)
 

@@ -7,12 +7,15 @@ at scheduling): the form reads and shows the wall-clock time in that zone, so a 
 
 import uuid
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import time_zones
 from alliances.models import Alliance, Member
 
 
@@ -117,6 +120,18 @@ class Meeting(models.Model):
     @property
     def ends_at(self) -> datetime:
         return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def when_display(self) -> str:
+        """Its date and times in its own zone, the zone named: "March 16, 2027, 6 p.m. to 7:30 p.m. (…)"."""
+        zone = ZoneInfo(self.time_zone)
+        start, end = self.starts_at.astimezone(zone), self.ends_at.astimezone(zone)
+        return gettext("%(day)s, %(start)s to %(end)s (%(zone)s)") % {
+            "day": formats.date_format(start, "DATE_FORMAT"),
+            "start": formats.time_format(start, "TIME_FORMAT"),
+            "end": formats.time_format(end, "TIME_FORMAT"),
+            "zone": time_zones.label(self.time_zone),
+        }
 
     @property
     def is_cancelled(self) -> bool:

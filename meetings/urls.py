@@ -7,12 +7,25 @@ gets 404 for all of these; alliances/tests/test_permissions.py enumerates `meeti
 from django.urls import path
 
 from meetings.views import agenda as agenda_views
+from meetings.views import meetings as views
 from meetings.views import sending as sending_views
 
 app_name = "meetings"
 
 # Each part of the app adds its URLs to its own list; `meeting_patterns` is all of them.
-schedule_patterns: list = []  # meetings, roles, apologies: meetings/views/meetings.py
+# meetings, roles, apologies, turns: meetings/views/meetings.py. `role` is "facilitator" or "note_taker".
+schedule_patterns: list = [
+    path("meetings/", views.meeting_list, name="meeting_list"),
+    path("meetings/new/", views.meeting_create, name="meeting_create"),
+    path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
+    path("meetings/<int:pk>/edit/", views.meeting_edit, name="meeting_edit"),
+    path("meetings/<int:pk>/cancel/", views.meeting_cancel, name="meeting_cancel"),
+    path("meetings/<int:pk>/apologies/", views.apology_send, name="apology_send"),
+    path("meetings/<int:pk>/apologies/withdraw/", views.apology_withdraw, name="apology_withdraw"),
+    path("meetings/<int:pk>/turns/<str:role>/skip/", views.role_turn_skip, name="role_turn_skip"),
+    path("meetings/<int:pk>/turns/<str:role>/swap/", views.role_turn_swap, name="role_turn_swap"),
+    path("roles/", views.roles, name="roles"),
+]
 # items, proposals, segments, reflection, print: meetings/views/agenda.py. `pk` is the meeting; `item` an
 # agenda item (or proposal) of that meeting.
 agenda_patterns: list = [

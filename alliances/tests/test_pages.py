@@ -22,7 +22,17 @@ def _tabs(html: str) -> list[tuple[str, str]]:
 def test_the_members_page_marks_its_tab_as_the_current_page(client, alliance, member):
     client.force_login(member)
     html = client.get(reverse("alliances:member_list", args=[alliance.slug])).content.decode()
-    assert _tabs(html) == [("Overview", ""), ("Charter", ""), ("Members", "page")]
+    assert _tabs(html) == [("Overview", ""), ("Meetings", ""), ("Charter", ""), ("Members", "page")]
+
+
+def test_the_meetings_tab_is_current_on_every_page_of_the_meetings_app(client, alliance, member):
+    # Tabs name pages across namespaces: "meetings:meeting_list" is the tab's own page, and the tab
+    # claims every other page of the "meetings" namespace (the roles page here).
+    client.force_login(member)
+    listing = client.get(reverse("meetings:meeting_list", args=[alliance.slug])).content.decode()
+    roles = client.get(reverse("meetings:roles", args=[alliance.slug])).content.decode()
+    assert ("Meetings", "page") in _tabs(listing)
+    assert _tabs(roles) == [("Overview", ""), ("Meetings", "true"), ("Charter", ""), ("Members", "")]
 
 
 def test_a_page_inside_the_charter_marks_the_charter_tab_without_claiming_to_be_it(client, alliance, member):
@@ -37,6 +47,7 @@ def test_stewards_see_the_undelivered_emails_tab_and_members_do_not(client, alli
     client.force_login(steward)
     assert [label for label, _ in _tabs(client.get(url).content.decode())] == [
         "Overview",
+        "Meetings",
         "Charter",
         "Members",
         "Undelivered emails",

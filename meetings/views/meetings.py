@@ -1,0 +1,334 @@
+"""The meetings of an alliance: list, schedule, meeting page, reschedule, cancel, apologies, turns, roles."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import time_zones
+from alliances.access import get_membership
+from alliances.models import Alliance, Member
+from alliances.pages import date_text, render_alliance
+from meetings import agenda, rotation, sending, services
+from meetings.forms import MeetingForm, SwapForm
+from meetings.models import Apology, Meeting, Role, RoleTurnChange
+from meetings.scheduling import next_slot, utc_to_local
+from meetings.services import MeetingError
+from roundtable.actions import attempt
+from roundtable.http import AuthenticatedHttpRequest
+
+# The past meetings the list shows, newest first; older ones stay in the history of the roles page.
+PAST_MEETINGS_SHOWN = 50
+
+
+def _active_members(alliance: Alliance) -> list[Member]:
+    return list(Member.objects.active().filter(alliance=alliance).select_related("user").order_by("joined_at", "pk"))
+
+
+def _get_meeting(member: Member, pk: int) -> Meeting:
+    meetings = Meeting.objects.filter(alliance=member.alliance).select_related("facilitator__user", "note_taker__user")
+    meeting = get_object_or_404(meetings, pk=pk)
+    meeting.alliance = member.alliance
+    return meeting
+
+
+def _require_editor(meeting: Meeting, member: Member) -> None:
+    if not meeting.can_edit(member):
+        raise PermissionDenied(_("Only the meeting's facilitator and the stewards can change the meeting."))
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    url: str
+    when: str
+    facilitator: str
+    note_taker: str
+    is_cancelled: bool
+
+
+def _rows(meetings: list[Meeting]) -> list[MeetingRow]:
+    nobody = _("not chosen yet")
+    return [
+        MeetingRow(
+            url=meeting.get_absolute_url(),
+            when=meeting.when_display,
+            facilitator=meeting.facilitator.user.display_name if meeting.facilitator else nobody,
+            note_taker=meeting.note_taker.user.display_name if meeting.note_taker else nobody,
+            is_cancelled=meeting.is_cancelled,
+        )
+        for meeting in meetings
+    ]
+
+
+def meeting_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    alliance = member.alliance
+    now = timezone.now()
+    meetings = Meeting.objects.for_alliance(alliance).select_related(
+        "facilitator__user", "note_taker__user", "alliance"
+    )
+    upcoming = list(meetings.upcoming(now))
+    past = list(meetings.past(now)[:PAST_MEETINGS_SHOWN])
+    context = {
+        "upcoming": _rows(upcoming),
+        "past": _rows(past),
+        "may_schedule": services.may_schedule(member),
+    }
+    return render_alliance(request, member, "meetings/meeting_list.html", context)
+
+
+def _proposal(alliance: Alliance, members: list[Member], latest: Meeting | None) -> dict:
+    """The form's first values: the next slot of the charter's cadence and the fairest member per role."""
+    now = timezone.now()
+    slot = next_slot(
+        alliance=alliance,
+        latest=latest.starts_at if latest else None,
+        latest_duration=latest.duration_minutes if latest else None,
+        now=now,
+    )
+    facilitator, note_taker = rotation.suggest_roles(candidates=members, turns=rotation.role_history(alliance=alliance))
+    return {
+        "date": slot.day,
+        "start_time": slot.start,
+        "duration_minutes": slot.duration_minutes,
+        "venue_address": alliance.venue_address,
+        "video_link": alliance.video_link,
+        "facilitator": facilitator.pk if facilitator else None,
+        "note_taker": note_taker.pk if note_taker else None,
+    }
+
+
+def meeting_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    alliance = member.alliance
+    latest = services.latest_meeting(alliance)
+    if not services.may_schedule(member, latest=latest):
+        raise PermissionDenied(_("Only a steward or the facilitator of the latest meeting can schedule a meeting."))
+    members = _active_members(alliance)
+    zone_label = time_zones.label(alliance.time_zone)
+    if request.method == "POST":
+        form = MeetingForm(request.POST, members=members, zone=alliance.time_zone, zone_label=zone_label)
+    else:
+        form = MeetingForm(
+            initial=_proposal(alliance, members, latest),
+            members=members,
+            zone=alliance.time_zone,
+            zone_label=zone_label,
+        )
+    if form.is_valid():
+        try:
+            meeting = services.meeting_schedule(alliance=alliance, by=member, **_meeting_fields(form))
+        except MeetingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The meeting has been scheduled."))
+            return redirect(meeting)
+    context = {"form": form, "heading": _("Schedule the next meeting"), "submit": _("Schedule the meeting")}
+    return render_alliance(request, member, "meetings/meeting_form.html", context)
+
+
+def _meeting_fields(form: MeetingForm) -> dict:
+    data = form.cleaned_data
+    return {
+        "starts_at": form.starts_at,
+        "duration_minutes": data["duration_minutes"],
+        "facilitator": data["facilitator"],
+        "note_taker": data["note_taker"],
+        "venue_address": data["venue_address"],
+        "video_link": data["video_link"],
+        "support_offered": data["support_offered"],
+    }
+
+
+def meeting_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = _get_meeting(member, pk)
+    _require_editor(meeting, member)
+    members = _active_members(member.alliance)
+    local = utc_to_local(meeting.starts_at, meeting.time_zone)
+    form = MeetingForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "date": local.date(),
+            "start_time": local.time(),
+            "duration_minutes": meeting.duration_minutes,
+            "venue_address": meeting.venue_address,
+            "video_link": meeting.video_link,
+            "support_offered": meeting.support_offered,
+            "facilitator": meeting.facilitator_id,
+            "note_taker": meeting.note_taker_id,
+        },
+        members=members,
+        zone=meeting.time_zone,
+        zone_label=time_zones.label(meeting.time_zone),
+    )
+    if form.is_valid():
+        try:
+            services.meeting_reschedule(meeting=meeting, by=member, **_meeting_fields(form))
+        except MeetingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The meeting has been changed."))
+            return redirect(meeting)
+    context = {"form": form, "meeting": meeting, "heading": _("Change the meeting"), "submit": _("Save the meeting")}
+    return render_alliance(request, member, "meetings/meeting_form.html", context)
+
+
+def meeting_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = _get_meeting(member, pk)
+    apologies = list(Apology.objects.filter(meeting=meeting).select_related("member__user").order_by("created_at"))
+    changes = list(
+        RoleTurnChange.objects.filter(meeting=meeting).select_related("from_member__user", "to_member__user")
+    )
+    is_upcoming = not meeting.is_cancelled and meeting.starts_at > timezone.now()
+    holds_a_role = member.pk in (meeting.facilitator_id, meeting.note_taker_id)
+    can_edit = meeting.can_edit(member)
+    swap_form = None
+    if is_upcoming and (can_edit or holds_a_role):
+        swap_form = SwapForm(members=_active_members(member.alliance))
+    context = {
+        "meeting": meeting,
+        "when": meeting.when_display,
+        "apologies": apologies,
+        "sent_apologies": any(a.member_id == member.pk for a in apologies),
+        "changes": changes,
+        "is_upcoming": is_upcoming,
+        "can_edit": can_edit and is_upcoming,
+        "may_skip": {
+            role: is_upcoming
+            and meeting.holder(role) is not None
+            and (can_edit or meeting.holder(role).pk == member.pk)
+            for role in (Role.FACILITATOR, Role.NOTE_TAKER)
+        },
+        "swap_form": swap_form,
+        **agenda.agenda_context(meeting=meeting, member=member),
+        **sending.sending_context(meeting=meeting, member=member),
+    }
+    return render_alliance(request, member, "meetings/meeting_detail.html", context)
+
+
+@require_POST
+def meeting_cancel(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = _get_meeting(member, pk)
+    _require_editor(meeting, member)
+    attempt(
+        request,
+        lambda: services.meeting_cancel(meeting=meeting, by=member),
+        success=_("The meeting has been cancelled. Whoever got the agenda is told."),
+    )
+    return redirect(meeting)
+
+
+@require_POST
+def apology_send(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = _get_meeting(member, pk)
+    attempt(
+        request,
+        lambda: services.apology_send(meeting=meeting, member=member),
+        success=_("Your apologies have been sent."),
+    )
+    return redirect(meeting)
+
+
+@require_POST
+def apology_withdraw(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = _get_meeting(member, pk)
+    attempt(
+        request,
+        lambda: services.apology_withdraw(meeting=meeting, member=member),
+        success=_("Your apologies have been taken back."),
+    )
+    return redirect(meeting)
+
+
+def _role(role: str) -> str:
+    if role not in Role.values:
+        raise Http404
+    return role
+
+
+@require_POST
+def role_turn_skip(request: AuthenticatedHttpRequest, slug: str, pk: int, role: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = _get_meeting(member, pk)
+    role = _role(role)
+    holder = meeting.holder(role)
+    if not (meeting.can_edit(member) or (holder is not None and holder.pk == member.pk)):
+        raise PermissionDenied
+    attempt(
+        request,
+        lambda: services.role_turn_skip(meeting=meeting, role=role, by=member),
+        success=_("The turn has passed to the next member in the rotation; it stays theirs next time."),
+    )
+    return redirect(meeting)
+
+
+@require_POST
+def role_turn_swap(request: AuthenticatedHttpRequest, slug: str, pk: int, role: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    meeting = _get_meeting(member, pk)
+    role = _role(role)
+    holder = meeting.holder(role)
+    if not (meeting.can_edit(member) or (holder is not None and holder.pk == member.pk)):
+        raise PermissionDenied
+    form = SwapForm(request.POST, members=_active_members(member.alliance))
+    if not form.is_valid():
+        messages.error(request, _("Choose an active member of the alliance."))
+        return redirect(meeting)
+    attempt(
+        request,
+        lambda: services.role_turn_swap(
+            meeting=meeting, role=role, with_member=form.cleaned_data["with_member"], by=member
+        ),
+        success=_("The turns have been swapped."),
+    )
+    return redirect(meeting)
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    name: str
+    is_reader: bool
+    facilitator_count: int
+    facilitator_last: str
+    note_taker_count: int
+    note_taker_last: str
+
+
+def _last(moment: datetime | None, never: str) -> str:
+    return date_text(moment) if moment else never
+
+
+def roles(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    member = get_membership(request, slug)
+    alliance = member.alliance
+    members = _active_members(alliance)
+    standings = rotation.role_standings(members=members, turns=rotation.role_history(alliance=alliance))
+    never = _("never")
+    rows = [
+        RoleRow(
+            name=s.member.user.display_name,
+            is_reader=s.member.pk == member.pk,
+            facilitator_count=s.facilitator.count,
+            facilitator_last=_last(s.facilitator.last, never),
+            note_taker_count=s.note_taker.count,
+            note_taker_last=_last(s.note_taker.last, never),
+        )
+        for s in standings
+    ]
+    changes = list(
+        RoleTurnChange.objects.filter(meeting__alliance=alliance)
+        .select_related("meeting", "from_member__user", "to_member__user")
+        .order_by("-changed_at", "-pk")[:20]
+    )
+    return render_alliance(request, member, "meetings/roles.html", {"rows": rows, "changes": changes})
