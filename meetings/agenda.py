@@ -220,13 +220,19 @@ def agenda_items_reorder(*, meeting: Meeting, order: list[int], by: Member) -> M
 def agenda_segments_set(*, meeting: Meeting, minutes: dict[str, int], by: Member) -> Meeting:
     """Set the minutes of the standard segments (they are always all there; only their time changes)."""
     meeting = _lock_for_change(meeting, by)
+    stored = {s.kind: s.minutes for s in AgendaSegment.objects.filter(meeting=meeting)}
+    changed = False
     for kind, value in minutes.items():
         if kind not in Segment.values:
             raise MeetingError(_("There is no such segment."))
         if not 0 <= value <= 24 * 60:
             raise MeetingError(_("A segment's minutes must be between 0 and 1440."))
-        AgendaSegment.objects.update_or_create(meeting=meeting, kind=kind, defaults={"minutes": value})
-    _bump_revision(meeting)
+        if stored.get(kind) != value:
+            AgendaSegment.objects.update_or_create(meeting=meeting, kind=kind, defaults={"minutes": value})
+            changed = True
+    # Saving the form unchanged is not a new version of the agenda (the sent one would look outdated).
+    if changed:
+        _bump_revision(meeting)
     return meeting
 
 

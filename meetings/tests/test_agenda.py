@@ -12,7 +12,7 @@ from django.utils import timezone
 from alliances.models import Member
 from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import agenda
-from meetings.models import DEFAULT_SEGMENT_MINUTES, AgendaItem, Meeting, Reflection, Segment
+from meetings.models import DEFAULT_SEGMENT_MINUTES, AgendaItem, AgendaSegment, Meeting, Reflection, Segment
 from meetings.services import MeetingError, meeting_schedule
 from meetings.tests.factories import AgendaItemFactory, MeetingFactory, ReflectionFactory
 
@@ -86,6 +86,17 @@ def test_segment_minutes_are_editable_and_count_in_the_planned_total(meeting, fa
     assert built.closing[-1].minutes == 0
     assert built.planned_minutes == sum(DEFAULT_SEGMENT_MINUTES.values()) + 10 - 10
     assert _revision(meeting) == before + 1
+    agenda.agenda_segments_set(meeting=meeting, minutes={"bonding": 20}, by=facilitator)
+    assert _revision(meeting) == before + 1
+
+
+def test_a_segments_minutes_below_zero_are_refused(meeting, facilitator):
+    with pytest.raises(MeetingError):
+        agenda.agenda_segments_set(meeting=meeting, minutes={"bonding": -1}, by=facilitator)
+
+    assert (
+        AgendaSegment.objects.get(meeting=meeting, kind="bonding").minutes == DEFAULT_SEGMENT_MINUTES[Segment.BONDING]
+    )
 
 
 def test_added_items_go_to_the_end_and_move_up_and_down(meeting, facilitator):
