@@ -205,9 +205,9 @@ def test_a_settings_change_reads_in_spanish_for_a_spanish_reader(alliance):
     )
 
     assert _read(change, "es") == [
-        ("Con qué frecuencia nos reunimos", "(not set)", "Mensual"),
-        ("Día habitual", "(not set)", "Martes"),
-        ("Hora habitual de inicio", "(not set)", "18:30"),
+        ("Con qué frecuencia nos reunimos", "(sin definir)", "Mensual"),
+        ("Día habitual", "(sin definir)", "Martes"),
+        ("Hora habitual de inicio", "(sin definir)", "18:30"),
         ("Idioma", "Inglés", "Español"),
     ]
     # The time in each reader's own format.
