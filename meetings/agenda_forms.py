@@ -4,6 +4,8 @@ The forms say what is wrong next to the field; the services in meetings/agenda.p
 for every other caller.
 """
 
+from typing import cast
+
 from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
@@ -15,9 +17,9 @@ from roundtable.validators import validate_single_line
 MAX_MINUTES = 24 * 60
 
 
-def _minutes_field(label: str = _("Time box (minutes)")) -> forms.IntegerField:
+def _minutes_field() -> forms.IntegerField:
     return forms.IntegerField(
-        label=label,
+        label=_("Time box (minutes)"),
         min_value=1,
         max_value=MAX_MINUTES,
         error_messages={"min_value": _("The time box must be at least one minute.")},
@@ -64,10 +66,11 @@ class AgendaItemForm(ProposalForm):
 
     field_order = ["title", "description", "kind", "presenter", "minutes"]
 
-    def __init__(self, *args: object, alliance_id: int, **kwargs: object) -> None:
+    def __init__(self, *args, alliance_id: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Only active members of this alliance can present; anyone else is refused as an invalid choice.
-        self.fields["presenter"].queryset = (
+        presenter = cast(forms.ModelChoiceField, self.fields["presenter"])
+        presenter.queryset = (
             Member.objects.active()
             .filter(alliance_id=alliance_id)
             .select_related("user")
@@ -87,7 +90,7 @@ class DeclineForm(forms.Form):
 class SegmentsForm(forms.Form):
     """The minutes of the six standard segments, in the order the meeting runs them."""
 
-    def __init__(self, *args: object, initial_minutes: dict[str, int], **kwargs: object) -> None:
+    def __init__(self, *args, initial_minutes: dict[str, int], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for kind in [*OPENING_SEGMENTS, *CLOSING_SEGMENTS]:
             self.fields[kind.value] = forms.IntegerField(
