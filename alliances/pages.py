@@ -27,18 +27,15 @@ from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, 
 
 @dataclass(frozen=True)
 class TabSpec:
-    # A URL name; without a namespace, one of this app's ("alliances:…").
     url_name: str
     label: Promise
-    # The pages (URL names, namespaced like `url_name`) that belong to this tab: on them, the tab shows as
-    # the current one. "meetings:" claims every page of that namespace, so an app's new pages need no line.
+    # The pages (URL names) that belong to this tab: on them, the tab shows as the current one.
     pages: frozenset[str]
     stewards_only: bool = False
 
 
 TABS = [
     TabSpec("alliance_detail", _("Overview"), frozenset({"alliance_detail"})),
-    TabSpec("meetings:meeting_list", _("Meetings"), frozenset({"meetings:"})),
     TabSpec(
         "charter_detail",
         _("Charter"),
@@ -56,7 +53,7 @@ TABS = [
     TabSpec(
         "member_list",
         _("Members"),
-        frozenset({"member_list", "member_edit", "member_leave", "invitation_create"}),
+        frozenset({"member_list", "member_edit", "member_leave", "invitation_create", "former_member_list"}),
     ),
     TabSpec("delivery_list", _("Undelivered emails"), frozenset({"delivery_list"}), stewards_only=True),
 ]
@@ -70,25 +67,20 @@ class Tab:
     aria_current: str
 
 
-def _qualified(url_name: str) -> str:
-    return url_name if ":" in url_name else f"alliances:{url_name}"
-
-
 def alliance_tabs(request: HttpRequest, member: Member) -> list[Tab]:
     match = request.resolver_match
-    current = match.view_name if match else ""  # "meetings:meeting_detail"
-    namespace = f"{match.namespace}:" if match and match.namespace else None
+    current = match.url_name if match and match.namespace == "alliances" else ""
     tabs = []
     for spec in TABS:
         if spec.stewards_only and not member.is_steward:
             continue
-        if current == _qualified(spec.url_name):
+        if current == spec.url_name:
             aria_current = "page"
-        elif namespace in spec.pages or current in {_qualified(page) for page in spec.pages}:
+        elif current in spec.pages:
             aria_current = "true"
         else:
             aria_current = ""
-        url = reverse(_qualified(spec.url_name), kwargs={"slug": member.alliance.slug})
+        url = reverse(f"alliances:{spec.url_name}", kwargs={"slug": member.alliance.slug})
         tabs.append(Tab(label=str(spec.label), url=url, aria_current=aria_current))
     return tabs
 
@@ -202,6 +194,23 @@ def member_rows(members: Iterable[Member], *, reader: Member) -> list[MemberRow]
                 remove_url=remove_url(m.pk),
             )
         )
+    return rows
+
+
+@dataclass(frozen=True)
+class FormerMemberRow:
+    name: str
+    organisation: str
+    detail: str  # "Left, March 3, 2026"
+
+
+def former_member_rows(members: Iterable[Member]) -> list[FormerMemberRow]:
+    reasons = {reason: str(label) for reason, label in Member.EndReason.choices}
+    rows = []
+    for m in members:
+        reason = reasons.get(m.end_reason, m.end_reason)
+        detail = f"{reason}, {date_text(m.ended_at)}" if m.ended_at else reason
+        rows.append(FormerMemberRow(name=m.user.display_name, organisation=m.organisation, detail=detail))
     return rows
 
 

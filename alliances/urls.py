@@ -18,6 +18,7 @@ alliance_patterns = [
     path("members/invite/", views.invitation_create, name="invitation_create"),
     path("members/me/", views.member_edit, name="member_edit"),
     path("members/leave/", views.member_leave, name="member_leave"),
+    path("members/former/", views.former_member_list, name="former_member_list"),
     path("members/<int:pk>/steward/", views.member_steward, name="member_steward"),
     path("members/<int:pk>/deactivate/", views.member_deactivate, name="member_deactivate"),
     path("invitations/<int:pk>/cancel/", views.invitation_cancel, name="invitation_cancel"),

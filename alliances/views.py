@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
@@ -28,6 +28,7 @@ from alliances.forms import (
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.pages import (
     change_rows,
+    former_member_rows,
     invitation_form_html,
     invitation_rows,
     list_page,
@@ -254,13 +255,6 @@ def _member_list_context(request: HttpRequest, member: Member, form: InvitationF
         members = members.filter(Q(user__display_name__icontains=query) | Q(organisation__icontains=query))
     page = list_page(members, request.GET.get("page"), MEMBERS_PER_PAGE)
     context: dict[str, object] = {"page": page, "query": query, "members": member_rows(page, reader=member)}
-    if page.number == 1 and not query:
-        former = (
-            Member.objects.filter(alliance=alliance, is_active=False)
-            .select_related("user")
-            .only("organisation", "ended_at", "end_reason", "user_id", "alliance_id", "user__display_name")
-        )
-        context["former_members"] = former
     if member.is_steward:
         context["invitation_form"] = form or InvitationForm(alliance=alliance)
         context["invitation_form_html"] = invitation_form_html(form, alliance=alliance)
@@ -279,6 +273,20 @@ def member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     context = _member_list_context(request, member)
     return render_alliance(request, member, "alliances/member_list.html", context)
+
+
+def former_member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """Who has left or was removed, most recent first, 50 a page: history, kept off the members page."""
+    member = get_membership(request, slug)
+    former = (
+        Member.objects.filter(alliance=member.alliance, is_active=False)
+        .select_related("user")
+        .only("organisation", "ended_at", "end_reason", "user_id", "alliance_id", "user__display_name")
+        .order_by(F("ended_at").desc(nulls_last=True), "pk")
+    )
+    page = list_page(former, request.GET.get("page"), MEMBERS_PER_PAGE)
+    context = {"page": page, "former_members": former_member_rows(page)}
+    return render_alliance(request, member, "alliances/former_member_list.html", context)
 
 
 # Said once per reason, listing the addresses: a pasted list of twenty can hold many of the same kind.

@@ -98,7 +98,6 @@ def test_the_search_finds_members_by_name_or_organisation_and_its_pages_keep_it(
     assert _names(by_name) == ["Ana Rivera", "Ben Okafor"]
     assert "2 members match “rivera”." in by_name
     assert 'value="rivera"' in by_name
-    assert "Former members" not in by_name
     assert len(_names(paged)) == 50
     assert 'href="?q=person&amp;page=2">Next page</a>' in paged
 
@@ -171,6 +170,40 @@ def test_a_members_page_asks_the_database_for_its_rows_and_their_count_at_once(c
         client.get(url, {"page": "2"})
 
     assert not [query for query in queries if query["sql"].lstrip().upper().startswith("SELECT COUNT")]
+
+
+def test_former_members_are_listed_most_recent_first_50_a_page(client, alliance, steward, member):
+    for number, person in enumerate(_people(alliance, 52)):
+        services.member_deactivate(member=person, by=steward)
+        Member.objects.filter(pk=person.pk).update(ended_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=number))
+    client.force_login(member)
+    url = alliance_url("former_member_list", alliance)
+
+    first = client.get(url).content.decode()
+    second = client.get(url, {"page": "2"}).content.decode()
+
+    assert first.index("Person 051") < first.index("Person 050")  # most recent first
+    assert "Person 000" not in first
+    assert "Deactivated by a steward, Feb. 21, 2026" in first
+    assert "Person 000" in second
+    assert "Page 2 of 2" in second
+
+
+def test_the_former_members_page_makes_the_same_queries_for_1_or_60_and_says_when_none(
+    client, alliance, steward, member, django_assert_max_num_queries
+):
+    client.force_login(member)
+    url = alliance_url("former_member_list", alliance)
+    assert "No one has left this alliance." in client.get(url).content.decode()
+    services.member_deactivate(member=MemberFactory(alliance=alliance), by=steward)
+    with_one = _queries(client, url)
+    for person in _people(alliance, 59):
+        services.member_deactivate(member=person, by=steward)
+
+    with django_assert_max_num_queries(with_one):
+        response = client.get(url, {"page": "2"})
+
+    assert len(response.context["former_members"]) == 10
 
 
 # --- The stewards' buttons: one form, one token, a URL per row ------------------------------------------

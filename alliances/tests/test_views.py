@@ -349,19 +349,21 @@ def test_a_spanish_reader_reads_a_logistics_change_in_spanish_and_nothing_looks_
 # --- Members ----------------------------------------------------------------------------------------
 
 
-def test_member_list_shows_members_and_former_members(client, alliance, steward, member):
+def test_member_list_shows_members_and_links_to_former_members(client, alliance, steward, member):
     gone = MemberFactory(alliance=alliance, user__display_name="Fran Former")
     services.member_deactivate(member=gone, by=steward)
     client.force_login(member)
 
     response = client.get(alliance_url("member_list", alliance))
+    former = client.get(alliance_url("former_member_list", alliance)).content.decode()
 
     page = response.content.decode()
     assert "Mia Member" in page
-    assert "Former members" in page
-    assert "Fran Former" in page
-    assert "Deactivated by a steward" in page
+    assert f'href="{alliance_url("former_member_list", alliance)}">Former members</a>' in page
+    assert "Fran Former" not in page
     assert "invitation_form" not in response.context
+    assert "Fran Former" in former
+    assert "Deactivated by a steward, " in former
 
 
 def test_member_list_makes_the_same_queries_for_3_or_30_members(

@@ -91,6 +91,7 @@ def _steward_pages(data) -> list[str]:
         f"{base}/members/?page=2",
         f"{base}/members/?q=mia",
         f"{base}/members/?q=nobody",
+        f"{base}/members/former/",
         f"{base}/members/me/",
         f"{base}/members/leave/",
         f"{base}/deliveries/",
