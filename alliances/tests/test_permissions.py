@@ -11,15 +11,21 @@ exactly that.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.urls.resolvers import URLPattern
+from django.utils import timezone
 
 from alliances import services
 from alliances.models import Alliance, Member
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory, NormFactory
 from alliances.urls import alliance_patterns
+from meetings import services as meeting_services
+from meetings.models import AgendaItem, Meeting
+from meetings.tests.factories import AgendaItemFactory
+from meetings.urls import meeting_patterns
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory
 
@@ -263,3 +269,211 @@ def test_the_alliances_a_reader_is_listed_are_exactly_those_whose_pages_open(
         "Mia Member": {"barrio-readers"},
         "Otto Outsider": set(),
     }
+
+
+# --- The meetings app: every URL of meetings.urls.meeting_patterns --------------------------------------
+# Adding a meeting URL: put its name in exactly one of MEETING_MEMBER_PAGES, MEETING_EDITOR_ONLY and
+# MEETING_SCHEDULER_ONLY, and also in MEETING_POST_ONLY (@require_POST) or MEETING_GET_ONLY (@require_GET)
+# if it takes one method only. A URL parameter other than `pk` (the meeting) needs a value in
+# `meeting_kwargs` below. /work/notes/MEETINGS-permissions.md says the same for m2 and m3.
+
+# Any active member: reading, apologies, proposing an item.
+MEETING_MEMBER_PAGES = {
+    "meeting_list",
+    "meeting_detail",
+    "roles",
+    "apology_send",
+    "apology_withdraw",
+    "agenda_proposal_create",
+    "agenda_print",
+    "agenda_ics",
+}
+# The meeting's facilitator and the stewards (403 for another member). Skipping and swapping a turn are
+# also open to the member whose turn it is; the plain member of these tests holds no role.
+MEETING_EDITOR_ONLY = {
+    "meeting_edit",
+    "meeting_cancel",
+    "role_turn_skip",
+    "role_turn_swap",
+    "agenda_item_create",
+    "agenda_item_edit",
+    "agenda_item_remove",
+    "agenda_item_move",
+    "agenda_reorder",
+    "agenda_segments_edit",
+    "agenda_proposal_accept",
+    "agenda_proposal_decline",
+    "reflection_edit",
+    "agenda_send",
+}
+# The stewards and the facilitator of the alliance's latest meeting.
+MEETING_SCHEDULER_ONLY = {"meeting_create"}
+MEETING_POST_ONLY = {
+    "meeting_cancel",
+    "apology_send",
+    "apology_withdraw",
+    "role_turn_skip",
+    "role_turn_swap",
+    "agenda_item_remove",
+    "agenda_item_move",
+    "agenda_reorder",
+    "agenda_proposal_accept",
+    "agenda_send",
+}
+MEETING_GET_ONLY = {"agenda_ics"}
+
+MEETING_PATTERNS: dict[str, URLPattern] = {pattern.name: pattern for pattern in meeting_patterns}
+
+
+def _meeting_cases(names: set[str] | None = None) -> list:
+    return [
+        pytest.param(name, method, id=f"meetings:{name}-{method}")
+        for name in MEETING_PATTERNS
+        if names is None or name in names
+        for method in ("get", "post")
+    ]
+
+
+def _meeting_refused(name: str, method: str, status: int) -> int:
+    if (method == "get" and name in MEETING_POST_ONLY) or (method == "post" and name in MEETING_GET_ONLY):
+        return 405
+    return status
+
+
+@pytest.fixture
+def facilitator(alliance) -> Member:
+    return MemberFactory(alliance=alliance, user__display_name="Fay Facilitator")
+
+
+@pytest.fixture
+def the_meeting(alliance, steward, member, facilitator) -> Meeting:
+    """An upcoming meeting that the plain member `member` holds no role in."""
+    return meeting_services.meeting_schedule(
+        alliance=alliance,
+        by=Member.objects.get(alliance=alliance, user=steward),
+        starts_at=timezone.now() + timedelta(days=7),
+        duration_minutes=90,
+        facilitator=facilitator,
+        note_taker=MemberFactory(alliance=alliance, user__display_name="Nat Notes"),
+    )
+
+
+@pytest.fixture
+def meeting_url(the_meeting) -> Callable[[str, str], str]:
+    item = AgendaItemFactory(meeting=the_meeting)
+    proposal = AgendaItemFactory(meeting=the_meeting, status=AgendaItem.Status.PROPOSED)
+
+    def meeting_kwargs(name: str) -> dict[str, object]:
+        """A value for each URL parameter: `item` is a proposal for the proposal URLs, else an item."""
+        return {
+            "pk": the_meeting.pk,
+            "item": proposal.pk if "proposal" in name else item.pk,
+            "role": "facilitator",
+        }
+
+    def build(name: str, slug: str) -> str:
+        values = meeting_kwargs(name)
+        kwargs = {"slug": slug}
+        for param in MEETING_PATTERNS[name].pattern.converters:
+            assert param in values, f"No test value for URL parameter {param!r} of {name!r}: add it to meeting_kwargs."
+            kwargs[param] = values[param]
+        return reverse(f"meetings:{name}", kwargs=kwargs)
+
+    return build
+
+
+def test_every_meeting_url_is_classified():
+    names = set(MEETING_PATTERNS)
+    classes = [MEETING_MEMBER_PAGES, MEETING_EDITOR_ONLY, MEETING_SCHEDULER_ONLY]
+
+    assert names == set().union(*classes), "Add the new meeting URL to one of the MEETING_* sets."
+    assert sum(len(c) for c in classes) == len(names), "A meeting URL is in two classes."
+    assert names >= MEETING_POST_ONLY | MEETING_GET_ONLY
+    assert not MEETING_POST_ONLY & MEETING_GET_ONLY
+
+
+@pytest.mark.parametrize(("name", "method"), _meeting_cases())
+def test_an_outsider_gets_not_found_for_every_meeting_url(client, alliance, outsider, meeting_url, name, method):
+    MemberFactory(alliance=AllianceFactory(), user=outsider, is_steward=True)
+    client.force_login(outsider)
+
+    response = _request(client, method, meeting_url(name, alliance.slug))
+    missing = _request(client, method, meeting_url(name, NO_SUCH_SLUG))
+
+    assert response.status_code == _meeting_refused(name, method, 404)
+    assert missing.status_code == response.status_code
+
+
+@pytest.mark.parametrize(("name", "method"), _meeting_cases())
+def test_a_former_member_gets_not_found_for_every_meeting_url(
+    client, alliance, steward, member, meeting_url, name, method
+):
+    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member), by=steward)
+    client.force_login(member)
+
+    response = _request(client, method, meeting_url(name, alliance.slug))
+
+    assert response.status_code == _meeting_refused(name, method, 404)
+
+
+@pytest.mark.parametrize(("name", "method"), _meeting_cases())
+def test_an_anonymous_reader_is_sent_to_sign_in_from_every_meeting_url(client, alliance, meeting_url, name, method):
+    url = meeting_url(name, alliance.slug)
+
+    response = _request(client, method, url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
+
+
+@pytest.mark.parametrize(("name", "method"), _meeting_cases(MEETING_EDITOR_ONLY | MEETING_SCHEDULER_ONLY))
+def test_a_member_without_the_role_is_forbidden_to_edit_a_meeting(client, alliance, member, meeting_url, name, method):
+    client.force_login(member)
+
+    response = _request(client, method, meeting_url(name, alliance.slug))
+
+    assert response.status_code == _meeting_refused(name, method, 403)
+
+
+@pytest.mark.parametrize(("name", "method"), _meeting_cases(MEETING_MEMBER_PAGES))
+def test_every_member_reads_meetings_and_sends_apologies(client, alliance, member, meeting_url, name, method):
+    client.force_login(member)
+
+    response = _request(client, method, meeting_url(name, alliance.slug))
+
+    expected = _meeting_refused(name, method, 0)
+    assert response.status_code == expected if expected else response.status_code in (200, 302)
+
+
+@pytest.mark.parametrize("reader", ["facilitator", "steward"])
+@pytest.mark.parametrize(("name", "method"), _meeting_cases())
+def test_the_meetings_facilitator_and_a_steward_may_use_every_meeting_url(
+    client, alliance, steward, facilitator, meeting_url, name, method, reader
+):
+    client.force_login(facilitator.user if reader == "facilitator" else steward)
+
+    response = _request(client, method, meeting_url(name, alliance.slug))
+
+    expected = _meeting_refused(name, method, 0)
+    if expected:
+        assert response.status_code == expected
+    elif method == "get":
+        assert response.status_code == 200
+    else:
+        # An empty POST may be refused as bad input (400) or redirect, but never for lack of rights.
+        assert response.status_code in (200, 302, 400)
+
+
+def test_a_steward_cannot_reach_another_alliances_meeting_through_their_own_alliance(
+    client, alliance, steward, the_meeting
+):
+    other = AllianceFactory()
+    MemberFactory(alliance=other, user=steward, is_steward=True)
+    client.force_login(steward)
+
+    for name, pattern in MEETING_PATTERNS.items():
+        if set(pattern.pattern.converters) != {"pk"}:
+            continue
+        url = reverse(f"meetings:{name}", kwargs={"slug": other.slug, "pk": the_meeting.pk})
+        method = "get" if name in MEETING_GET_ONLY else "post"
+        assert _request(client, method, url).status_code == 404, name
