@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -423,3 +425,19 @@ def test_the_agenda_fragment_and_print_page_take_a_fixed_number_of_queries(
     with django_assert_max_num_queries(10):
         response = client.get(_url("agenda_print", meeting))
     assert _text(response).count('<li class="item">') == count
+
+
+def test_the_meeting_page_with_its_agenda_takes_as_many_queries_for_20_items_as_for_2(
+    client, meeting, facilitator, alliance
+):
+    client.force_login(facilitator.user)
+    _with_items(meeting, facilitator, alliance, 2)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(meeting.get_absolute_url()).status_code == 200
+
+    _with_items(meeting, facilitator, alliance, 18)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(meeting.get_absolute_url())
+
+    assert len(_item_titles_in(_text(response))) == 20
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]

@@ -97,3 +97,35 @@ def test_without_javascript_the_up_button_still_moves_an_item(browser, site, pre
     page.wait_for_load_state()
     assert _titles(meeting) == ["Bravo", "Alpha", "Charlie"]
     assert _shown_titles(page) == ["Bravo", "Alpha", "Charlie"]
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_the_agenda_pages_pass_axe(browser, site, prepared, viewport):
+    from tests.browser.test_accessibility import VIEWPORTS, _violations
+
+    meeting = prepared["meeting"]
+    member = MemberFactory(alliance=meeting.alliance, user__display_name="Mia Member")
+    proposal = agenda.agenda_proposal_submit(meeting=meeting, by=member, title="Library hours", minutes=10)
+    agenda.reflection_set(
+        meeting=meeting, by=prepared["facilitator"], kind="quote", text="Together.", source="Helen Keller", link=""
+    )
+    base = meeting.get_absolute_url()
+    pages = [
+        base,
+        f"{base}agenda/items/new/",
+        f"{base}agenda/items/{AgendaItem.objects.filter(meeting=meeting).on_agenda().first().pk}/edit/",
+        f"{base}agenda/segments/",
+        f"{base}agenda/proposals/{proposal.pk}/decline/",
+        f"{base}reflection/",
+        f"{base}agenda/print/",
+        f"{base}agenda/propose/",
+    ]
+    page, _problems = _signed_in_page(browser, site, prepared["facilitator"])
+    page.set_viewport_size(VIEWPORTS[viewport])
+    found = {}
+    for path in pages:
+        page.goto(f"{site.url}{path}")
+        violations = _violations(page)
+        if violations:
+            found[path] = violations
+    assert not found, found
