@@ -92,7 +92,7 @@ def _check_presenter(meeting: Meeting, presenter: Member | None) -> None:
         raise MeetingError(_("The presenter must be an active member of the alliance."))
 
 
-def _check_item_fields(title: str, minutes: int) -> None:
+def _check_item_fields(title: str, minutes: int, kind: str) -> None:
     # The forms say this first; the services hold it for every other caller (commands, the shell).
     if not title.strip():
         raise MeetingError(_("Give the item a title."))
@@ -100,6 +100,8 @@ def _check_item_fields(title: str, minutes: int) -> None:
         raise MeetingError(_("The title is too long."))
     if minutes < 1:
         raise MeetingError(_("The time box must be at least one minute."))
+    if kind not in AgendaItem.Kind.values:
+        raise MeetingError(_("Choose whether the item is for information, discussion or a decision."))
 
 
 def _next_position(meeting: Meeting) -> int:
@@ -120,7 +122,7 @@ def agenda_item_add(
 ) -> AgendaItem:
     """Add an item at the end of the agenda."""
     meeting = _lock_for_change(meeting, by)
-    _check_item_fields(title, minutes)
+    _check_item_fields(title, minutes, kind)
     _check_presenter(meeting, presenter)
     item = AgendaItem.objects.create(
         meeting=meeting,
@@ -150,7 +152,7 @@ def agenda_item_edit(
     presenter: Member | None,
 ) -> AgendaItem:
     meeting = _lock_for_change(item.meeting, by)
-    _check_item_fields(title, minutes)
+    _check_item_fields(title, minutes, kind)
     _check_presenter(meeting, presenter)
     changed = AgendaItem.objects.filter(pk=item.pk, meeting=meeting).update(
         title=title, description=description, kind=kind, presenter=presenter, minutes=minutes
@@ -241,7 +243,13 @@ def agenda_segments_set(*, meeting: Meeting, minutes: dict[str, int], by: Member
 
 @transaction.atomic
 def agenda_proposal_submit(
-    *, meeting: Meeting, by: Member, title: str, minutes: int, description: str = "", kind: str = ""
+    *,
+    meeting: Meeting,
+    by: Member,
+    title: str,
+    minutes: int,
+    description: str = "",
+    kind: str = AgendaItem.Kind.DISCUSSION,
 ) -> AgendaItem:
     """Any active member proposes an item; it waits for the facilitator (no revision change: the agenda
     itself is the same until the proposal is accepted)."""
@@ -249,12 +257,12 @@ def agenda_proposal_submit(
         raise PermissionDenied
     if meeting.is_cancelled:
         raise MeetingError(_("This meeting was cancelled: its agenda can no longer change."))
-    _check_item_fields(title, minutes)
+    _check_item_fields(title, minutes, kind)
     return AgendaItem.objects.create(
         meeting=meeting,
         title=title,
         description=description,
-        kind=kind or AgendaItem.Kind.DISCUSSION,
+        kind=kind,
         minutes=minutes,
         status=AgendaItem.Status.PROPOSED,
         proposed_by=by,

@@ -190,6 +190,8 @@ def test_every_agenda_change_raises_the_meetings_revision(meeting, facilitator, 
         ({"minutes": 0}, "at least one minute"),
         ({"minutes": -5}, "at least one minute"),
         ({"title": "x" * (AgendaItem.TITLE_MAX_LENGTH + 1)}, "too long"),
+        ({"title": "   "}, "title"),
+        ({"kind": "gossip"}, "information, discussion or a decision"),
     ],
 )
 def test_bad_items_are_refused_and_nothing_is_saved(meeting, facilitator, changes, message):
