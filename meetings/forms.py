@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -69,13 +70,13 @@ class MeetingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.zone = zone
         # The active members, read once by the view and shared by both lists.
-        self.fields["facilitator"].set_members(members)
-        self.fields["note_taker"].set_members(members)
+        for name in ("facilitator", "note_taker"):
+            cast(MemberChoiceField, self.fields[name]).set_members(members)
         self.fields["start_time"].help_text = _("In the time zone %(zone)s.") % {"zone": zone_label}
         self.fields["facilitator"].help_text = _("Suggested: who held the role least. You can choose someone else.")
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         day, start = cleaned.get("date"), cleaned.get("start_time")
         if day is not None and start is not None:
             try:
@@ -101,4 +102,4 @@ class SwapForm(forms.Form):
 
     def __init__(self, *args, members: list[Member], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["with_member"].set_members(members)
+        cast(MemberChoiceField, self.fields["with_member"]).set_members(members)

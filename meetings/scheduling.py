@@ -32,7 +32,7 @@ def utc_to_local(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone))
 
 
-PERIOD_DAYS = {Alliance.Cadence.WEEKLY: 7, Alliance.Cadence.BIWEEKLY: 14}
+PERIOD_DAYS: dict[str, int] = {Alliance.Cadence.WEEKLY: 7, Alliance.Cadence.BIWEEKLY: 14}
 
 
 def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:

@@ -316,6 +316,8 @@ def role_turn_swap(
         raise MeetingError(_("Choose another member to swap with."))
     if with_member.alliance_id != meeting.alliance_id or not with_member.is_active:
         raise MeetingError(_("The facilitator and the note taker must be active members of the alliance."))
+    facilitator: Member | None
+    note_taker: Member | None
     if role == Role.FACILITATOR:
         facilitator, note_taker = with_member, meeting.note_taker
         if note_taker is not None and note_taker.pk == with_member.pk:

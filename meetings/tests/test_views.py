@@ -125,6 +125,20 @@ def test_bad_input_gets_a_clear_message_on_the_form_and_nothing_is_saved(
     assert not Meeting.objects.exists()
 
 
+def test_a_time_the_clocks_skip_gets_a_clear_message(client, alliance, steward, people):
+    alliance.time_zone = "America/New_York"
+    alliance.save()
+    client.force_login(steward)
+    year = timezone.now().year + 2
+    # The second Sunday of March: New York's clocks jump from 2:00 to 3:00.
+    second_sunday = next(date(year, 3, d) for d in range(8, 15) if date(year, 3, d).weekday() == 6)
+
+    response = client.post(_url("meeting_create", alliance), _form(second_sunday, "02:30", people))
+
+    assert "this time does not exist that day" in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
 def test_a_plain_member_may_not_schedule_but_the_facilitator_of_the_latest_meeting_may(
     client, alliance, member, people, meeting
 ):

@@ -201,12 +201,7 @@ def meeting_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> Htt
         "changes": changes,
         "is_upcoming": is_upcoming,
         "can_edit": can_edit and is_upcoming,
-        "may_skip": {
-            role: is_upcoming
-            and meeting.holder(role) is not None
-            and (can_edit or meeting.holder(role).pk == member.pk)
-            for role in (Role.FACILITATOR, Role.NOTE_TAKER)
-        },
+        "may_skip": {role: is_upcoming and _may_change_turn(meeting, role, member) for role in Role.values},
         "swap_form": swap_form,
         **agenda.agenda_context(meeting=meeting, member=member),
         **sending.sending_context(meeting=meeting, member=member),
@@ -251,6 +246,12 @@ def apology_withdraw(request: AuthenticatedHttpRequest, slug: str, pk: int) -> H
     return redirect(meeting)
 
 
+def _may_change_turn(meeting: Meeting, role: str, member: Member) -> bool:
+    """The member whose turn it is, the facilitator and the stewards skip or swap a turn."""
+    holder = meeting.holder(role)
+    return holder is not None and (meeting.can_edit(member) or holder.pk == member.pk)
+
+
 def _role(role: str) -> str:
     if role not in Role.values:
         raise Http404
@@ -262,8 +263,7 @@ def role_turn_skip(request: AuthenticatedHttpRequest, slug: str, pk: int, role: 
     member = get_membership(request, slug)
     meeting = _get_meeting(member, pk)
     role = _role(role)
-    holder = meeting.holder(role)
-    if not (meeting.can_edit(member) or (holder is not None and holder.pk == member.pk)):
+    if not _may_change_turn(meeting, role, member):
         raise PermissionDenied
     attempt(
         request,
@@ -278,8 +278,7 @@ def role_turn_swap(request: AuthenticatedHttpRequest, slug: str, pk: int, role: 
     member = get_membership(request, slug)
     meeting = _get_meeting(member, pk)
     role = _role(role)
-    holder = meeting.holder(role)
-    if not (meeting.can_edit(member) or (holder is not None and holder.pk == member.pk)):
+    if not _may_change_turn(meeting, role, member):
         raise PermissionDenied
     form = SwapForm(request.POST, members=_active_members(member.alliance))
     if not form.is_valid():
