@@ -90,7 +90,7 @@ def _order(candidates: Sequence[Member], tally_: Tally, role: str, other: str) -
             mine.last is not None,
             mine.last or _NEVER,
             # Equally fair for this role: the one next in line for the other role goes first, so that
-            # the two rotations run one step apart (this meeting's note taker facilitates the next).
+            # the two rotations run one step apart instead of colliding meeting after meeting.
             theirs.count,
             theirs.last is not None,
             theirs.last or _NEVER,
