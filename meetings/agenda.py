@@ -8,6 +8,7 @@ The reads (`agenda_context`) prepare rows in Python for templates/meetings/_agen
 page, in a fixed number of queries whatever the number of items (docs/performance.md).
 """
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +54,14 @@ def markdown_render(text: str) -> SafeString:
     """Markdown as sanitised HTML: links keep http(s)/mailto only and get rel="nofollow noopener"."""
     if not text.strip():
         return mark_safe("")
-    html = nh3.clean(
+    return mark_safe(_markdown_to_clean_html(text))  # noqa: S308 - cleaned by nh3
+
+
+# The same descriptions are shown on every view of the meeting page: parse and clean each text once per
+# process (the result depends only on the text and this code).
+@functools.lru_cache(maxsize=2048)
+def _markdown_to_clean_html(text: str) -> str:
+    return nh3.clean(
         _markdown.render(text),
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
@@ -61,7 +69,6 @@ def markdown_render(text: str) -> SafeString:
         link_rel="nofollow noopener",
         strip_comments=True,
     )
-    return mark_safe(html)  # noqa: S308 - cleaned by nh3 just above
 
 
 # --- Writes ----------------------------------------------------------------------------------------
