@@ -129,3 +129,53 @@ def test_the_agenda_pages_pass_axe(browser, site, prepared, viewport):
         if violations:
             found[path] = violations
     assert not found, found
+
+
+def test_a_facilitator_drafts_the_agenda_and_a_member_proposes_as_new_users_would(browser, site, prepared):
+    meeting = prepared["meeting"]
+    mia = MemberFactory(alliance=meeting.alliance, user__display_name="Mia Member", organisation="Library Friends")
+    meeting_url = f"{site.url}{meeting.get_absolute_url()}"
+
+    # A member proposes an item from the meeting page.
+    page, problems = _signed_in_page(browser, site, mia)
+    page.goto(meeting_url)
+    page.get_by_role("link", name="Propose an item").click()
+    page.get_by_label("Title").fill("Library hours")
+    page.get_by_label("Time box (minutes)").fill("10")
+    page.get_by_role("button", name="Send the proposal").click()
+    expect(page.locator("#agenda")).to_contain_text("Your proposals")
+    expect(page.locator("#agenda")).to_contain_text("Library hours — Proposed")
+
+    # The facilitator adds an item (a zero time box is refused first), chooses the reflection, accepts.
+    page, problems = _signed_in_page(browser, site, prepared["facilitator"])
+    page.goto(meeting_url)
+    page.get_by_role("link", name="Add an item").click()
+    page.get_by_label("Title").fill("Rent strike")
+    page.get_by_label("Description").fill("See **the plan** <script>alert(1)</script>")
+    page.get_by_label("Kind").select_option(label="Decision")
+    page.get_by_label("Presenter").select_option(label="Mia Member")
+    page.get_by_label("Time box (minutes)").fill("0")
+    page.get_by_role("button", name="Add the item").click()
+    expect(page.get_by_text("The time box must be at least one minute.")).to_be_visible()
+    page.get_by_label("Time box (minutes)").fill("20")
+    page.get_by_role("button", name="Add the item").click()
+    agenda_box = page.locator("#agenda")
+    expect(agenda_box).to_contain_text("4. Rent strike")
+    expect(agenda_box).to_contain_text("Presenter: Mia Member")
+    expect(agenda_box.locator("strong", has_text="the plan")).to_be_visible()
+
+    page.get_by_role("link", name="Opening reflection").click()
+    page.get_by_label("Kind").select_option(label="Poem")
+    page.get_by_label("Text").fill("Tell me, what is it you plan to do with your one wild and precious life?")
+    page.get_by_label("Author or source").fill("Mary Oliver")
+    page.get_by_role("button", name="Save the reflection").click()
+    expect(agenda_box).to_contain_text("— Mary Oliver")
+
+    page.get_by_role("button", name="Accept").click()
+    expect(page.locator("#agenda li[data-item-id]").last).to_contain_text("Library hours")
+    assert _titles(meeting) == ["Alpha", "Bravo", "Charlie", "Rent strike", "Library hours"]
+
+    page.get_by_role("link", name="Printable agenda").click()
+    expect(page.get_by_role("heading", name="Attendance sheet")).to_be_visible()
+    expect(page.locator(".attendance")).to_contain_text("Library Friends")
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
