@@ -5,6 +5,7 @@ axe-playwright-python package ships.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import axe_playwright_python
@@ -14,6 +15,7 @@ from django.utils import timezone
 from accounts.tests.factories import PASSWORD, UserFactory
 from alliances import services
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory
+from meetings import services as meeting_services
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory, MessageFactory
 
@@ -60,7 +62,24 @@ def data(db):
     delivery = DeliveryFactory(
         message=MessageFactory(scope=alliance.mail_scope), status=Delivery.Status.FAILED, last_error="550 No such user"
     )
-    return {"steward": steward, "alliance": alliance, "norm": norm, "invitation": invitation, "delivery": delivery}
+    steward_member = alliance.members.get(user=steward)
+    meeting = meeting_services.meeting_schedule(
+        alliance=alliance,
+        by=steward_member,
+        starts_at=timezone.now() + timedelta(days=10),
+        duration_minutes=90,
+        facilitator=steward_member,
+        note_taker=alliance.members.get(user__display_name="Mia Member"),
+        support_offered="Interpretation into Spanish.",
+    )
+    return {
+        "steward": steward,
+        "alliance": alliance,
+        "norm": norm,
+        "invitation": invitation,
+        "delivery": delivery,
+        "meeting": meeting,
+    }
 
 
 def _visitor_pages(data) -> list[str]:
@@ -95,6 +114,11 @@ def _steward_pages(data) -> list[str]:
         f"{base}/members/me/",
         f"{base}/members/leave/",
         f"{base}/deliveries/",
+        f"{base}/meetings/",
+        f"{base}/meetings/new/",
+        f"{base}/meetings/{data['meeting'].pk}/",
+        f"{base}/meetings/{data['meeting'].pk}/edit/",
+        f"{base}/roles/",
         "/outbox/",
         f"/outbox/{data['delivery'].pk}/",
         "/accounts/profile/",
