@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from alliances import services
 from alliances.models import Alliance, Member
+from meetings.demo import demo_meetings
 
 DEMO_EMAIL = "demo@example.org"
 DEMO_PASSWORD = "roundtable-demo"  # noqa: S105 - printed for the person trying the app on their own machine
@@ -73,6 +74,7 @@ class Command(BaseCommand):
                     email_confirmed_at=timezone.now(),
                 )
             Member.objects.get_or_create(alliance=alliance, user=person, defaults={"organisation": organisation})
+        demo_meetings(alliance=alliance)
         logins = ", ".join([DEMO_EMAIL, *(email for email, *_ in PEOPLE)])
         self.stdout.write(
             self.style.SUCCESS(
