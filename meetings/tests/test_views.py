@@ -218,6 +218,13 @@ def test_cancelling_shows_on_the_list_and_the_meeting_page(client, alliance, ste
     assert "The meeting has been cancelled" in response.content.decode()
     meeting.refresh_from_db()
     assert meeting.is_cancelled
+    listing = client.get(_url("meeting_list", alliance)).content.decode()
+    upcoming = listing[listing.index('id="upcoming-heading"') : listing.index('id="past-heading"')]
+    assert meeting.get_absolute_url() in upcoming
+    assert "Cancelled" in upcoming
+    # A cancelled meeting no longer changes: its form sends the reader back to it.
+    edit = client.get(_url("meeting_edit", alliance, pk=meeting.pk), follow=True)
+    assert "Only an upcoming meeting can be changed." in edit.content.decode()
 
 
 def test_the_list_shows_upcoming_meetings_before_past_ones_and_the_alliance_home_the_next_one(

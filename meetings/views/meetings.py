@@ -73,7 +73,8 @@ def meeting_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     meetings = Meeting.objects.for_alliance(alliance).select_related(
         "facilitator__user", "note_taker__user", "alliance"
     )
-    upcoming = list(meetings.upcoming(now))
+    # A cancelled meeting stays in the list, marked, so that nobody wonders where it went.
+    upcoming = list(meetings.filter(starts_at__gte=now).order_by("starts_at"))
     past = list(meetings.past(now)[:PAST_MEETINGS_SHOWN])
     context = {
         "upcoming": _rows(upcoming),
@@ -150,6 +151,9 @@ def meeting_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpR
     member = get_membership(request, slug)
     meeting = _get_meeting(member, pk)
     _require_editor(meeting, member)
+    if meeting.is_cancelled or meeting.starts_at <= timezone.now():
+        messages.error(request, _("Only an upcoming meeting can be changed."))
+        return redirect(meeting)
     members = _active_members(member.alliance)
     local = utc_to_local(meeting.starts_at, meeting.time_zone)
     form = MeetingForm(
