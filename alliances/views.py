@@ -132,11 +132,20 @@ CHARTER_CHANGES_PER_PAGE = 50
 
 def charter_history(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
-    changes = CharterChange.objects.filter(alliance=member.alliance).select_related("changed_by", "norm")
+    # The people and norms named in the history: their names and texts only, not their whole rows.
+    changes = (
+        CharterChange.objects.filter(alliance=member.alliance)
+        .select_related("changed_by", "norm")
+        .only(*(field.name for field in CharterChange._meta.concrete_fields), "changed_by__display_name", "norm__text")
+    )
     page = list_page(changes, request.GET.get("page"), CHARTER_CHANGES_PER_PAGE)
     context = {"page": page, "changes": change_rows(page)}
     if page.number == 1:
-        retired = Norm.objects.filter(alliance=member.alliance, retired_at__isnull=False).select_related("retired_by")
+        retired = (
+            Norm.objects.filter(alliance=member.alliance, retired_at__isnull=False)
+            .select_related("retired_by")
+            .only("text", "retired_at", "alliance_id", "retired_by__display_name")
+        )
         context["retired_norms"] = retired_norm_rows(retired)
     return render_alliance(request, member, "alliances/charter_history.html", context)
 
