@@ -7,7 +7,9 @@ import icalendar
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -484,3 +486,15 @@ def test_the_box_costs_the_meeting_page_no_query(meeting, alliance, fran, django
     meeting = Meeting.objects.select_related("alliance").get(pk=meeting.pk)
     with django_assert_num_queries(0):
         sending.sending_context(meeting=meeting, member=fran)
+
+
+def test_sending_costs_the_same_queries_for_ten_more_members(meeting, alliance, fran):
+    def queries_to_send() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            sending.meeting_send_agenda(meeting=meeting, sent_by=fran)
+        _change_agenda(meeting)
+        return len(captured)
+
+    few = queries_to_send()
+    MemberFactory.create_batch(10, alliance=alliance)
+    assert queries_to_send() == few
