@@ -62,6 +62,7 @@ class Page:
     slug: str = ""
     absent: str = ""  # what this page must not show (a member's members page has no invitation form)
     kind: str = "page"  # "ceiling", "page" or "large": which target applies
+    pk: int = 0  # the object of a page under the alliance (a meeting), if any
     path: str = ""
     result: dict = field(default_factory=dict)
 
@@ -70,10 +71,12 @@ def pages() -> list[Page]:
     from django.urls import reverse
 
     from alliances.management.commands.seed_bench import LARGE_NAME, LARGE_SLUG, TYPICAL_NAME, TYPICAL_SLUG
+    from meetings.models import Meeting
 
     def title(text: str) -> str:
         return f"<title>{text} · Round Table</title>"
 
+    next_meeting = Meeting.objects.upcoming().get(alliance__slug=TYPICAL_SLUG)
     invite = reverse("alliances:invitation_create", kwargs={"slug": LARGE_SLUG})
     invite_typical = reverse("alliances:invitation_create", kwargs={"slug": TYPICAL_SLUG})
     listed = [
@@ -112,11 +115,43 @@ def pages() -> list[Page]:
             absent=invite,
             kind="large",
         ),
+        Page(
+            "meetings (50 held)",
+            "meetings:meeting_list",
+            "steward",
+            (title(f"Meetings · {TYPICAL_NAME}"), "Schedule next meeting"),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "meeting page (8 items)",
+            "meetings:meeting_detail",
+            "steward",
+            (title(f"Meeting · {TYPICAL_NAME}"), "Frederick Douglass"),
+            TYPICAL_SLUG,
+            pk=next_meeting.pk,
+        ),
+        Page(
+            "schedule form",
+            "meetings:meeting_create",
+            "steward",
+            (title(f"Schedule the next meeting · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+        ),
+        Page("roles (40)", "meetings:roles", "steward", (title(f"Roles and rotation · {TYPICAL_NAME}"),), TYPICAL_SLUG),
+        Page(
+            "roles (400)",
+            "meetings:roles",
+            "member",
+            (title(f"Roles and rotation · {LARGE_NAME}"),),
+            LARGE_SLUG,
+            kind="large",
+        ),
         Page("profile", "accounts:profile", "steward", (title("Your profile"),)),
         Page("ceiling (last)", "bench_ceiling", "steward", ("<title>Round Table</title>",), kind="ceiling"),
     ]
     for page in listed:
-        page.path = reverse(page.url_name, kwargs={"slug": page.slug} if page.slug else None)
+        kwargs = {"slug": page.slug, **({"pk": page.pk} if page.pk else {})} if page.slug else None
+        page.path = reverse(page.url_name, kwargs=kwargs)
     return listed
 
 

@@ -16,6 +16,7 @@ from alliances.management.commands.seed_bench import (
     TYPICAL_SLUG,
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member
+from meetings.models import AgendaItem, Meeting
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,12 @@ def test_the_full_data_set_has_the_sizes_the_benchmark_reports():
     assert Invitation.objects.pending().values("alliance").distinct().count() == 201
     assert CharterChange.objects.values("alliance").distinct().count() == 201
     assert CharterChange.objects.filter(alliance__slug=TYPICAL_SLUG).count() >= 20
+    # 50 meetings held by every alliance, 8 items each; the two measured alliances have one coming up.
+    held = Counter(Meeting.objects.past().values_list("alliance__slug", flat=True))
+    assert len(held) == 201
+    assert set(held.values()) == {50}
+    assert AgendaItem.objects.filter(meeting__alliance__slug=TYPICAL_SLUG).count() == 51 * 8
+    assert set(Meeting.objects.upcoming().values_list("alliance__slug", flat=True)) == {TYPICAL_SLUG, LARGE_SLUG}
 
 
 def test_the_printed_logins_sign_in_through_the_form_and_reach_their_pages(client, capsys):

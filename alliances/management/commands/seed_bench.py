@@ -21,6 +21,8 @@ from django.utils import timezone
 from accounts.models import User
 from alliances import services
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
+from meetings.bench import bench_meetings, bench_upcoming_meeting
+from meetings.models import Meeting
 
 # Read by bench/run.py: who signs in, and which alliances its pages show.
 BENCH_PASSWORD = "round-table-bench-8"  # noqa: S105 - printed for the load generator; only an empty database gets it
@@ -38,10 +40,12 @@ class Size:
     large_members: int  # active members of the large alliance
     former: int  # former members of every alliance
     pending: int  # pending invitations of a typical alliance (the large one gets five times as many)
+    meetings: int  # meetings held by every alliance
+    items: int  # agenda items of every meeting
 
 
-FULL = Size(users=3000, alliances=200, members=40, large_members=400, former=3, pending=3)
-SMOKE = Size(users=30, alliances=3, members=5, large_members=12, former=1, pending=1)
+FULL = Size(users=3000, alliances=200, members=40, large_members=400, former=3, pending=3, meetings=50, items=8)
+SMOKE = Size(users=30, alliances=3, members=5, large_members=12, former=1, pending=1, meetings=2, items=2)
 
 FIRST_NAMES = [
     "Ana", "Ben", "Carmen", "Dario", "Elena", "Femi", "Grace", "Hugo", "Inés", "Jamal", "Kiri", "Luis",
@@ -111,11 +115,20 @@ class Command(BaseCommand):
         for alliance in (typical[0], large):
             _charter_through_services(alliance, steward)
 
+        active: dict[Alliance, list[Member]] = {}
+        for membership in memberships:
+            if membership.is_active:
+                active.setdefault(membership.alliance, []).append(membership)
+        bench_meetings(members_by_alliance=active, past=size.meetings, items=size.items, rng=rng)
+        for alliance in (typical[0], large):
+            stewardship = next(m for m in active[alliance] if m.user_id == steward.pk)
+            bench_upcoming_meeting(alliance=alliance, steward=stewardship, items=size.items)
+
         self.stdout.write(
             self.style.SUCCESS(
                 f"Bench data set ready: {User.objects.count()} accounts, {Alliance.objects.count()} alliances, "
                 f"{Member.objects.count()} memberships, {CharterChange.objects.count()} charter changes, "
-                f"{Invitation.objects.count()} invitations."
+                f"{Invitation.objects.count()} invitations, {Meeting.objects.count()} meetings."
             )
         )
         self.stdout.write(f"Password of every account: {BENCH_PASSWORD}")
