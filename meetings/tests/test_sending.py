@@ -1,5 +1,6 @@
 """Sending the agenda: the emails, their calendar invitations, updates, reschedule, cancel and permissions."""
 
+import threading
 from datetime import timedelta
 from email import message_from_bytes
 
@@ -7,7 +8,7 @@ import icalendar
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connection, connections
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -498,3 +499,33 @@ def test_sending_costs_the_same_queries_for_ten_more_members(meeting, alliance, 
     few = queries_to_send()
     MemberFactory.create_batch(10, alliance=alliance)
     assert queries_to_send() == few
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_sends_email_everyone_once(meeting, fran):
+    """Two requests at the same moment (a double click): the meeting's row lock lets one through."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Row locks: PostgreSQL only (SQLite serialises whole transactions).")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            sending.meeting_send_agenda(meeting=Meeting.objects.get(pk=meeting.pk), sent_by=fran)
+            outcomes.append("sent")
+        except MeetingError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["refused", "sent"]
+    assert Delivery.objects.count() == 3
+    meeting.refresh_from_db()
+    assert (meeting.agenda_sent_count, meeting.sequence) == (1, 1)
