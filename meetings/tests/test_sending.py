@@ -529,3 +529,43 @@ def test_two_simultaneous_sends_email_everyone_once(meeting, fran):
     assert Delivery.objects.count() == 3
     meeting.refresh_from_db()
     assert (meeting.agenda_sent_count, meeting.sequence) == (1, 1)
+
+
+def test_what_changed_between_two_snapshots_names_each_kind_of_change():
+    item = {"presenter_id": None, "description": "", "kind": "discussion", "minutes": 10}
+    before = {
+        "starts_at": "2027-03-10T17:00:00+00:00",
+        "duration_minutes": 90,
+        "time_zone": "Europe/Madrid",
+        "venue_address": "Library",
+        "video_link": "",
+        "support_offered": "",
+        "facilitator_id": 1,
+        "facilitator": "Fran",
+        "note_taker_id": 2,
+        "note_taker": "Mia",
+        "segments": {"bonding": 10},
+        "items": [{**item, "id": 1, "title": "A"}, {**item, "id": 2, "title": "B"}],
+        "reflection": None,
+    }
+    same = sending.agenda_changes(before=before, after=dict(before))
+    after = {
+        **before,
+        "video_link": "https://meet.example.org/x",
+        "support_offered": "Childcare",
+        "facilitator_id": 3,
+        "facilitator": "Stella",
+        "segments": {"bonding": 15},
+        "items": [{**item, "id": 2, "title": "B"}, {**item, "id": 1, "title": "A"}],
+        "reflection": {"kind": "quote", "text": "Together", "source": "", "link": ""},
+    }
+
+    assert same == []
+    assert [c["kind"] for c in sending.agenda_changes(before=before, after=after)] == [
+        "video_link",
+        "support",
+        "facilitator",
+        "items_reordered",
+        "segments",
+        "reflection",
+    ]
