@@ -72,6 +72,10 @@ class MeetingForm(forms.Form):
         # The active members, read once by the view and shared by both lists.
         for name in ("facilitator", "note_taker"):
             cast(MemberChoiceField, self.fields[name]).set_members(members)
+        # The template renders the widgets itself (crispy's template per <option> cost milliseconds here).
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.setdefault("class", css)
         self.fields["start_time"].help_text = _("In the time zone %(zone)s.") % {"zone": zone_label}
         self.fields["facilitator"].help_text = _("Suggested: who held the role least. You can choose someone else.")
 
