@@ -398,6 +398,26 @@ def test_each_norm_posts_to_its_own_urls_and_names_its_place_for_screen_readers(
     )
 
 
+def test_the_charter_makes_the_same_queries_for_2_or_25_norms_and_so_does_its_htmx_list(
+    client, alliance, steward, django_assert_max_num_queries
+):
+    first = NormFactory.create_batch(2, alliance=alliance, agreed_on=date(2026, 3, 3))
+    client.force_login(steward)
+    url = alliance_url("charter_detail", alliance)
+    move = {"direction": "up"}
+    with_two = _queries(client, url)
+    with CaptureQueriesContext(connection) as moved_with_two:
+        client.post(alliance_url("norm_move", alliance, pk=first[-1].pk), move, headers=HTMX)
+    norms = NormFactory.create_batch(23, alliance=alliance, agreed_on=date(2026, 3, 4))
+
+    with django_assert_max_num_queries(with_two):
+        response = client.get(url)
+    with django_assert_max_num_queries(len(moved_with_two)):
+        client.post(alliance_url("norm_move", alliance, pk=norms[-1].pk), move, headers=HTMX)
+
+    assert len(response.context["norms"]) == 25
+
+
 # --- Every page: no permission queries for a member -----------------------------------------------------
 
 
