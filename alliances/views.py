@@ -109,12 +109,32 @@ def alliance_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
         "members": members.object_list,
         "member_count": members.paginator.count,
         "invitations": Invitation.objects.pending().filter(alliance=alliance) if member.is_steward else None,
-        "next_meeting": Meeting.objects.for_alliance(alliance)
-        .upcoming()
-        .select_related("facilitator__user", "note_taker__user")
-        .first(),
+        "next_meeting": _next_meeting(alliance),
     }
     return render_alliance(request, member, "alliances/alliance_detail.html", context)
+
+
+def _next_meeting(alliance: Alliance) -> Meeting | None:
+    # Only what the home page shows: the whole rows of a meeting, two members and two users cost twice the
+    # Python of these columns (docs/performance.md, "What a query costs").
+    meeting = (
+        Meeting.objects.for_alliance(alliance)
+        .upcoming()
+        .select_related("facilitator__user", "note_taker__user")
+        .only(
+            "starts_at",
+            "duration_minutes",
+            "time_zone",
+            "status",
+            "alliance_id",
+            "facilitator__user__display_name",
+            "note_taker__user__display_name",
+        )
+        .first()
+    )
+    if meeting is not None:
+        meeting.alliance = alliance  # its link names the alliance: no query to fetch it again
+    return meeting
 
 
 # --- Charter ----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from alliances.models import Alliance, CharterChange, Member
 from alliances.pages import date_text, list_page, row_url
 from alliances.tests.factories import InvitationFactory, MemberFactory, NormFactory
 from alliances.tests.helpers import alliance_url, membership_of
+from meetings.tests.factories import MeetingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -416,6 +417,21 @@ def test_the_charter_makes_the_same_queries_for_2_or_25_norms_and_so_does_its_ht
         client.post(alliance_url("norm_move", alliance, pk=norms[-1].pk), move, headers=HTMX)
 
     assert len(response.context["norms"]) == 25
+
+
+def test_the_home_page_shows_the_next_meeting_without_a_query_more(client, alliance, steward, member):
+    client.force_login(member)
+    url = alliance_url("alliance_detail", alliance)
+    without = _queries(client, url)
+    facilitator, note_taker = membership_of(alliance, steward), membership_of(alliance, member)
+    meeting = MeetingFactory(alliance=alliance, facilitator=facilitator, note_taker=note_taker)
+
+    with_meeting = _queries(client, url)
+
+    page = client.get(url).content.decode()
+    assert with_meeting == without
+    assert f'<a href="{meeting.get_absolute_url()}">{meeting.when_display}</a>' in page
+    assert "Facilitator: Stella Steward · Note taker: Mia Member" in page
 
 
 # --- Every page: no permission queries for a member -----------------------------------------------------
