@@ -125,13 +125,29 @@ def test_the_agenda_email_in_spanish_in_the_meetings_zone_shows_one_time(
     email = email_to(mailoutbox, member.email)
     [html] = [a.content for a in email.alternatives if a.mimetype == "text/html"]
 
-    assert "10 de marzo de 2027" in email.subject
+    assert email.subject == "[Barrio Readers] Agenda: reunión del 10 de marzo de 2027"
     for body in (email.body, html):
+        assert "borrador de la agenda" in body
         assert "Miércoles, 10 de marzo de 2027, 18:00 (Europe/Madrid)" in body
-        assert "where the meeting is held" not in body  # same zone: one time only
+        assert "donde se realiza la reunión" not in body  # same zone: one time only
         assert "Momento social de integración" in body  # the segments in Spanish
         assert "Decisión" in body
+        assert "presentado por Mia Member" in body
+        assert "Facilitador:" in body
     assert '<html lang="es">' in html
+
+
+def test_a_spanish_reader_elsewhere_sees_their_time_and_the_meetings(
+    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+):
+    member.time_zone = "America/Mexico_City"
+    member.save(update_fields=["time_zone"])
+    _send(meeting, fran, django_capture_on_commit_callbacks)
+
+    assert (
+        "Miércoles, 10 de marzo de 2027, 11:00 (America/Mexico_City) — "
+        "10 de marzo de 2027, 18:00 en Europe/Madrid, donde se realiza la reunión"
+    ) in email_to(mailoutbox, member.email).body
 
 
 # --- The calendar invitation -------------------------------------------------------------------------------
@@ -291,9 +307,9 @@ def test_a_reschedule_sends_everyone_who_got_the_agenda_an_update_of_the_same_ev
     assert len(mailoutbox) == 3
     assert not [e for e in mailoutbox if newcomer.user.email in e.to[0]]
     email = email_to(mailoutbox, member.email)
-    assert email.subject == "[Barrio Readers] Meeting changed: 11 de marzo de 2027"
+    assert email.subject == "[Barrio Readers] Reunión modificada: 11 de marzo de 2027"
     assert "Jueves, 11 de marzo de 2027, 18:00 (Europe/Madrid)" in email.body
-    assert "10 de marzo de 2027 a las 18:00" in email.body  # what it was
+    assert "Antes: 10 de marzo de 2027 a las 18:00" in email.body
     assert email.reply_to == ["fran@example.org"]
     calendar = calendar_part(email)
     event = event_of(calendar)
@@ -323,7 +339,7 @@ def test_a_second_reschedule_says_the_time_people_held_and_raises_the_sequence_a
 
     [*_, last] = [e for e in mailoutbox if member.email in e.to[0]]
     assert "Viernes, 12 de marzo de 2027, 18:00" in last.body
-    assert "It was: 11 de marzo de 2027 a las 18:00" in last.body
+    assert "Antes: 11 de marzo de 2027 a las 18:00" in last.body
     assert [event_of(calendar_part(e))["SEQUENCE"] for e in mailoutbox if member.email in e.to[0]] == [1, 2, 3]
 
 
