@@ -21,7 +21,14 @@ from meetings import sending
 from meetings.models import AgendaItem, Meeting
 from meetings.services import MeetingError, meeting_cancel, meeting_reschedule
 from meetings.tests.factories import AgendaItemFactory
-from meetings.tests.sending_helpers import calendar_part, email_to, event_of, facilitator_of, ready_meeting
+from meetings.tests.sending_helpers import (
+    STARTS_AT,
+    calendar_part,
+    email_to,
+    event_of,
+    facilitator_of,
+    ready_meeting,
+)
 from outbox.models import Delivery, Message
 from outbox.tests.smtp_server import RecordingHandler, RecordingSMTPServer
 
@@ -585,3 +592,15 @@ def test_what_changed_between_two_snapshots_names_each_kind_of_change():
         "segments",
         "reflection",
     ]
+
+
+def test_times_follow_each_zones_daylight_saving_rules(meeting, fran, django_capture_on_commit_callbacks, mailoutbox):
+    # 17 March 2027: New York is on summer time (from 14 March), Madrid not yet (from 28 March).
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=STARTS_AT + timedelta(days=7))
+    meeting.refresh_from_db()
+    _send(meeting, fran, django_capture_on_commit_callbacks)
+
+    assert (
+        "Wednesday, March 17, 2027, 1 p.m. (America/New_York) — "
+        "March 17, 2027, 6 p.m. in Europe/Madrid, where the meeting is held"
+    ) in email_to(mailoutbox, "fran@example.org").body
