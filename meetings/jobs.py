@@ -1,5 +1,6 @@
 """Background jobs of the meetings app. Each finds due rows or loads one by id, and calls one service."""
 
+from django.db import OperationalError
 from django.utils import timezone
 
 from meetings import sending
@@ -18,12 +19,14 @@ def remind_unsent_agendas() -> int:
     return len(meeting_ids)
 
 
-@app.task
+# A database error rolls back the claim with the email, so trying again is safe.
+@app.task(autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=5)
 def remind_agenda(meeting_id: int) -> bool:
     """Remind a meeting's facilitator that its agenda is not sent yet.
 
-    At most once per meeting, claimed by a conditional update on `agenda_reminder_sent_at` (so a job that
-    runs twice, or two workers, send one reminder), and recorded in the outbox in the same transaction:
-    at least once once claimed. A meeting that is gone, cancelled, sent or already reminded gets nothing.
+    At most once per meeting: claimed by a conditional update on `agenda_reminder_sent_at`, in the same
+    transaction that records the email in the outbox, so a job that runs twice (or two workers) sends one
+    reminder, and a job that fails leaves the meeting unclaimed for its retry or the next day's run.
+    A meeting that is gone, cancelled, past, sent or already reminded gets nothing.
     """
     return sending.meeting_remind_agenda(meeting_id=meeting_id, now=timezone.now())
