@@ -604,3 +604,17 @@ def test_times_follow_each_zones_daylight_saving_rules(meeting, fran, django_cap
         "Wednesday, March 17, 2027, 1 p.m. (America/New_York) — "
         "March 17, 2027, 6 p.m. in Europe/Madrid, where the meeting is held"
     ) in email_to(mailoutbox, "fran@example.org").body
+
+
+def test_a_member_who_left_after_the_agenda_gets_no_cancellation(
+    meeting, alliance, steward, fran, django_capture_on_commit_callbacks, mailoutbox
+):
+    _send(meeting, fran, django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+    Member.objects.filter(alliance=alliance, user=steward).update(is_steward=False, is_active=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting_cancel(meeting=meeting, by=fran)
+
+    assert len(mailoutbox) == 2
+    assert not [e for e in mailoutbox if steward.email in e.to[0]]
