@@ -47,6 +47,12 @@ class ProposalForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=AgendaItem.Kind.choices, initial=AgendaItem.Kind.DISCUSSION)
     minutes = _minutes_field()
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # No maxlength on the description (as on the norms): a browser would cut a pasted text without a
+        # word; the form refuses an over-long one with the count instead.
+        self.fields["description"].widget.attrs.pop("maxlength", None)
+
 
 class PresenterChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Member) -> str:

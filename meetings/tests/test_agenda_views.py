@@ -441,3 +441,18 @@ def test_the_meeting_page_with_its_agenda_takes_as_many_queries_for_20_items_as_
 
     assert len(_item_titles_in(_text(response))) == 20
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+def test_an_over_long_description_is_refused_with_its_length_not_cut_by_the_browser(client, meeting, facilitator):
+    client.force_login(facilitator.user)
+    form_page = _text(client.get(_url("agenda_item_create", meeting)))
+    assert re.search(r'<textarea[^>]*name="description"', form_page)
+    assert not re.search(r"<textarea[^>]*maxlength", form_page)
+
+    response = client.post(
+        _url("agenda_item_create", meeting),
+        {"title": "A", "kind": "discussion", "minutes": 5, "description": "x" * 10001},
+    )
+
+    assert "at most 10000 characters (it has 10001)" in _text(response)
+    assert not AgendaItem.objects.exists()
