@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from alliances.models import Alliance, Member
 from alliances.tests.factories import AllianceFactory, MemberFactory
-from meetings import services
+from meetings import rotation, services
 from meetings.models import CLOSING_SEGMENTS, OPENING_SEGMENTS, Apology, Meeting, Role, RoleTurnChange
 from meetings.scheduling import NonexistentTime, local_to_utc, next_slot
 from meetings.services import MeetingError
@@ -297,3 +297,18 @@ def test_only_the_holder_or_an_editor_changes_a_turn(alliance, people):
         services.role_turn_skip(meeting=meeting, role=Role.FACILITATOR, by=people["ola"], now=NOW)
     # The note taker may skip their own turn.
     services.role_turn_skip(meeting=meeting, role=Role.NOTE_TAKER, by=people["nat"], now=NOW)
+
+
+def test_a_skipped_turn_stays_the_skippers_for_the_next_meeting(alliance, people):
+    members = list(Member.objects.filter(alliance=alliance).order_by("joined_at", "pk"))
+    first_facilitator, first_note_taker = rotation.suggest_roles(
+        candidates=members, turns=rotation.role_history(alliance=alliance)
+    )
+    meeting = _schedule(alliance, people, facilitator=first_facilitator, note_taker=first_note_taker)
+
+    services.role_turn_skip(meeting=meeting, role=Role.FACILITATOR, by=first_facilitator, now=NOW)
+    proposed, _note_taker = rotation.suggest_roles(candidates=members, turns=rotation.role_history(alliance=alliance))
+
+    meeting.refresh_from_db()
+    assert meeting.facilitator != first_facilitator
+    assert proposed == first_facilitator
