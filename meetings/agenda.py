@@ -10,15 +10,17 @@ page, in a fixed number of queries whatever the number of items (docs/performanc
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
@@ -357,6 +359,7 @@ class SegmentRow:
     kind: str
     label: str
     minutes: int
+    starts_text: str = ""  # the wall-clock time it starts at if the agenda runs to plan, in the meeting's zone
 
 
 @dataclass(frozen=True)
@@ -371,6 +374,7 @@ class ItemRow:
     edit_url: str
     move_url: str
     remove_url: str
+    starts_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -421,6 +425,36 @@ def _item_url(name: str, meeting: Meeting, slug: str) -> Callable[[int], str]:
 
 def _name(member: Member | None) -> str:
     return member.user.display_name if member is not None else ""
+
+
+Row = TypeVar("Row", SegmentRow, ItemRow)
+
+
+def _with_start_times(
+    meeting: Meeting, opening: list[SegmentRow], items: list[ItemRow], closing: list[SegmentRow]
+) -> tuple[list[SegmentRow], list[ItemRow], list[SegmentRow]]:
+    """Each row with the time it starts at if everything before it keeps its time box.
+
+    Shown in the meeting's own zone (the time on the room's clock), as the meeting page and the email
+    state it; a zone that no longer exists falls back to UTC rather than failing the page.
+    """
+    try:
+        zone = ZoneInfo(meeting.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    start = meeting.starts_at.astimezone(zone)
+    elapsed = 0
+
+    def timed(rows: list[Row]) -> list[Row]:
+        nonlocal elapsed
+        result = []
+        for row in rows:
+            moment = start + timedelta(minutes=elapsed)
+            result.append(replace(row, starts_text=formats.time_format(moment, "TIME_FORMAT")))
+            elapsed += row.minutes
+        return result
+
+    return timed(opening), timed(items), timed(closing)
 
 
 def agenda_build(*, meeting: Meeting, member: Member) -> Agenda:
@@ -492,6 +526,7 @@ def agenda_build(*, meeting: Meeting, member: Member) -> Agenda:
             mine.append(row)
 
     opening, closing = segment_rows(OPENING_SEGMENTS), segment_rows(CLOSING_SEGMENTS)
+    opening, items, closing = _with_start_times(meeting, opening, items, closing)
     planned = sum(s.minutes for s in opening + closing) + sum(i.minutes for i in items)
     reflection = Reflection.objects.filter(meeting=meeting).select_related("chosen_by__user").first()
     return Agenda(

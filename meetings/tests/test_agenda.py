@@ -1,7 +1,7 @@
 """The agenda's services and reads: segments, items and their order, proposals, Markdown, reflection."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -401,3 +401,19 @@ def rf_member_request():
 
 def _render_agenda(request, context) -> str:
     return render_to_string("meetings/_agenda.html", {**context, "member": context.get("member")}, request=request)
+
+
+def test_each_row_says_when_it_starts_on_the_meetings_own_clock(alliance, facilitator):
+    # 18:00 in Madrid on a winter day is 17:00 UTC.
+    meeting = MeetingFactory(
+        alliance=alliance,
+        facilitator=facilitator,
+        time_zone="Europe/Madrid",
+        starts_at=datetime(2030, 1, 15, 17, 0, tzinfo=UTC),
+    )
+    agenda.agenda_item_add(meeting=meeting, by=facilitator, title="Budget", minutes=25)
+
+    built = agenda.agenda_build(meeting=meeting, member=facilitator)
+
+    starts = [row.starts_text for row in built.opening + built.items + built.closing]
+    assert starts == ["6 p.m.", "6:10 p.m.", "6:15 p.m.", "6:20 p.m.", "6:45 p.m.", "6:55 p.m.", "7 p.m."]
