@@ -241,6 +241,16 @@ def test_the_list_shows_upcoming_meetings_before_past_ones_and_the_alliance_home
     assert 'aria-current="page"' in page
     assert "Next meeting" in home
     assert meeting.get_absolute_url() in home
+    assert _url("meeting_create", alliance) not in home  # a plain member does not schedule
+
+
+def test_a_steward_finds_schedule_next_meeting_on_the_alliance_home(client, alliance, steward):
+    client.force_login(steward)
+
+    home = client.get(alliance.get_absolute_url()).content.decode()
+
+    assert "No meeting is scheduled." in home
+    assert _url("meeting_create", alliance) in home
 
 
 def test_the_roles_page_shows_each_members_count_and_last_date(client, alliance, member, people):
