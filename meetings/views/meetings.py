@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts import time_zones
 from alliances.access import get_membership
 from alliances.models import Alliance, Member
-from alliances.pages import date_text, render_alliance
+from alliances.pages import date_text, render_alliance, row_url
 from meetings import agenda, rotation, sending, services
 from meetings.forms import MeetingForm, SwapForm
 from meetings.models import Apology, Meeting, Role, RoleTurnChange
@@ -52,11 +52,12 @@ class MeetingRow:
     is_cancelled: bool
 
 
-def _rows(meetings: list[Meeting]) -> list[MeetingRow]:
+def _rows(meetings: list[Meeting], *, slug: str) -> list[MeetingRow]:
     nobody = _("not chosen yet")
+    url = row_url("meetings:meeting_detail", slug=slug)  # one reverse for the list (docs/performance.md)
     return [
         MeetingRow(
-            url=meeting.get_absolute_url(),
+            url=url(meeting.pk),
             when=meeting.when_display,
             facilitator=meeting.facilitator.user.display_name if meeting.facilitator else nobody,
             note_taker=meeting.note_taker.user.display_name if meeting.note_taker else nobody,
@@ -70,15 +71,13 @@ def meeting_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
     alliance = member.alliance
     now = timezone.now()
-    meetings = Meeting.objects.for_alliance(alliance).select_related(
-        "facilitator__user", "note_taker__user", "alliance"
-    )
+    meetings = Meeting.objects.for_alliance(alliance).select_related("facilitator__user", "note_taker__user")
     # A cancelled meeting stays in the list, marked, so that nobody wonders where it went.
     upcoming = list(meetings.filter(starts_at__gte=now).order_by("starts_at"))
     past = list(meetings.past(now)[:PAST_MEETINGS_SHOWN])
     context = {
-        "upcoming": _rows(upcoming),
-        "past": _rows(past),
+        "upcoming": _rows(upcoming, slug=alliance.slug),
+        "past": _rows(past, slug=alliance.slug),
         "may_schedule": services.may_schedule(member),
     }
     return render_alliance(request, member, "meetings/meeting_list.html", context)
