@@ -456,3 +456,16 @@ def test_an_over_long_description_is_refused_with_its_length_not_cut_by_the_brow
 
     assert "at most 10000 characters (it has 10001)" in _text(response)
     assert not AgendaItem.objects.exists()
+
+
+def test_removing_with_htmx_answers_the_fragment_with_the_reason_when_refused(client, meeting, facilitator):
+    (item,) = _items(meeting, facilitator, "A")
+    Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.CANCELLED)
+    client.force_login(facilitator.user)
+
+    response = client.post(_url("agenda_item_remove", meeting, item=item.pk), headers={"HX-Request": "true"})
+
+    # htmx swaps only 2xx answers: the refusal must come as a 200 fragment that says why.
+    assert response.status_code == 200
+    assert "This meeting was cancelled: its agenda can no longer change." in _text(response)
+    assert _titles(meeting) == ["A"]
