@@ -11,6 +11,7 @@ from pathlib import Path
 import axe_playwright_python
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from alliances import services
@@ -152,6 +153,11 @@ def test_every_page_passes_axe(browser, site, data, viewport):
     page.get_by_label(re.compile(r"^\s*Usual duration")).fill("1")
     page.get_by_role("button", name="Save the logistics").click()
     problems["logistics (errors)"] = _violations(page)
+    page.goto(f"{site.url}/alliances/barrio-readers/meetings/new/")
+    page.get_by_label(re.compile(r"^\s*Date")).fill("2001-01-01")
+    page.get_by_role("button", name="Schedule the meeting").click()
+    expect(page.get_by_text("A meeting can only be scheduled in the future.")).to_be_visible()
+    problems["schedule a meeting (errors)"] = _violations(page)
     context.close()
 
     report = [f"{path}: {problem}" for path, found in problems.items() for problem in found]
