@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User, normalize_email
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, norm_too_long_message, setting_value
+from meetings.services import member_roles_hand_on
 from outbox.models import Delivery
 from outbox.services import Address, absolute_url, deliveries_skip_pending, mail_send
 from roundtable.errors import DomainError
@@ -449,6 +450,8 @@ def _end_membership(member: Member, *, reason: str, by: User) -> Member:
     # The alliance's emails still waiting to be sent are no longer theirs to read.
     skip_reason = Delivery.SkipReason.LEFT if reason == Member.EndReason.LEFT else Delivery.SkipReason.REMOVED
     deliveries_skip_pending(recipient=member.user, scope=member.alliance.mail_scope, reason=skip_reason)
+    # Nor is a role in an upcoming meeting: the rotation hands it on.
+    member_roles_hand_on(member=member)
     return member
 
 

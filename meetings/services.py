@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -218,7 +218,7 @@ def _active_members(alliance: Alliance) -> list[Member]:
     return list(Member.objects.active().filter(alliance=alliance).order_by("joined_at", "pk"))
 
 
-def _hand_on(meeting: Meeting, *, role: str, by: Member, kind: str) -> Member | None:
+def _hand_on(meeting: Meeting, *, role: str, by: Member | None, kind: str) -> Member | None:
     """Give `role` of `meeting` to the fairest other available member, recorded as a change of turn.
 
     Its holder keeps their place in the rotation: they did not hold the role, so they are still the
@@ -340,3 +340,27 @@ def role_turn_swap(
     )
     _bump(meeting)
     return meeting
+
+
+def member_roles_hand_on(*, member: Member, now: datetime | None = None) -> list[Meeting]:
+    """A member who left holds no role in an upcoming meeting: each passes to the fairest other member.
+
+    Called inside the transaction that ends the membership (alliances.services), after it ended, so the
+    rotation no longer counts them among the candidates.
+    """
+    now = now or timezone.now()
+    held = (
+        Meeting.objects.upcoming(now)
+        .filter(Q(facilitator=member) | Q(note_taker=member))
+        # Only the meeting rows: PostgreSQL cannot lock the nullable side of the role joins.
+        .select_for_update(of=("self",))
+        .select_related("alliance", "facilitator", "note_taker")
+    )
+    meetings = list(held)
+    for meeting in meetings:
+        for role in (Role.FACILITATOR, Role.NOTE_TAKER):
+            holder = meeting.holder(role)
+            if holder is not None and holder.pk == member.pk:
+                _hand_on(meeting, role=role, by=None, kind=RoleTurnChange.Kind.SKIP)
+        _bump(meeting)
+    return meetings

@@ -2,7 +2,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
+from alliances import services as alliance_services
 from alliances.models import Alliance, Member
 from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import rotation, services
@@ -312,3 +314,26 @@ def test_a_skipped_turn_stays_the_skippers_for_the_next_meeting(alliance, people
     meeting.refresh_from_db()
     assert meeting.facilitator != first_facilitator
     assert proposed == first_facilitator
+
+
+def test_a_member_who_leaves_hands_their_upcoming_roles_on_and_keeps_past_ones(alliance, people):
+    held = MeetingFactory(
+        alliance=alliance, starts_at=timezone.now() - timedelta(days=7), facilitator=people["nat"], note_taker=None
+    )
+    upcoming = services.meeting_schedule(
+        alliance=alliance,
+        by=people["steward"],
+        starts_at=timezone.now() + timedelta(days=7),
+        duration_minutes=90,
+        facilitator=people["fay"],
+        note_taker=people["nat"],
+    )
+
+    alliance_services.member_leave(member=people["nat"])
+
+    upcoming.refresh_from_db()
+    held.refresh_from_db()
+    assert upcoming.note_taker not in (people["nat"], people["fay"], None)
+    assert upcoming.revision == 1
+    assert RoleTurnChange.objects.get(meeting=upcoming).from_member == people["nat"]
+    assert held.facilitator == people["nat"]
