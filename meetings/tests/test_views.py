@@ -300,3 +300,24 @@ def test_pages_do_not_grow_in_queries_with_members_and_meetings(
     _grow(alliance, people, members=15, meetings=20)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(_url(page, alliance, **kwargs)).status_code == 200
+
+
+def test_the_meeting_page_gives_a_reader_in_another_zone_their_own_time_too(client, alliance, people):
+    alliance.time_zone = "America/New_York"
+    alliance.save()
+    starts_at = local_to_utc(date(timezone.now().year + 1, 7, 7), time(18), "America/New_York")
+    meeting = MeetingFactory(alliance=alliance, starts_at=starts_at, facilitator=people["fay"])
+    madrid, new_york = people["mia"].user, people["nat"].user
+    madrid.time_zone, new_york.time_zone = "Europe/Madrid", "America/New_York"
+    madrid.save()
+    new_york.save()
+
+    client.force_login(madrid)
+    far = client.get(meeting.get_absolute_url()).content.decode()
+    client.force_login(new_york)
+    near = client.get(meeting.get_absolute_url()).content.decode()
+
+    assert "6 p.m. to 7:30 p.m." in far
+    assert "Your time:" in far
+    assert "midnight" in far  # 18:00 in New York in July is 00:00 in Madrid
+    assert "Your time:" not in near

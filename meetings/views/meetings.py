@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -183,6 +184,16 @@ def meeting_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpR
     return render_alliance(request, member, "meetings/meeting_form.html", context)
 
 
+def _your_time(meeting: Meeting) -> str:
+    """The start in the reader's own zone, when it is not the meeting's ("" when it is)."""
+    if time_zones.canonical(timezone.get_current_timezone_name()) == time_zones.canonical(meeting.time_zone):
+        return ""
+    local = timezone.localtime(meeting.starts_at)
+    if local.utcoffset() == meeting.starts_at.astimezone(ZoneInfo(meeting.time_zone)).utcoffset():
+        return ""
+    return formats.date_format(local, "DATETIME_FORMAT")
+
+
 def meeting_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_membership(request, slug)
     meeting = _get_meeting(member, pk)
@@ -199,6 +210,7 @@ def meeting_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> Htt
     context = {
         "meeting": meeting,
         "when": meeting.when_display,
+        "your_time": _your_time(meeting),
         "apologies": apologies,
         "sent_apologies": any(a.member_id == member.pk for a in apologies),
         "changes": changes,
