@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -6,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -276,6 +279,13 @@ def _member_search(request: HttpRequest) -> str:
     return " ".join(request.GET.get("q", "").replace("\x00", "").split())[:MEMBER_SEARCH_MAX_LENGTH]
 
 
+def _back_to_members(request: HttpRequest, slug: str) -> HttpResponse:
+    """Back to the page of the members list the steward acted from: its form sends the search and page."""
+    url = reverse("alliances:member_list", kwargs={"slug": slug})
+    kept = {name: value for name in ("q", "page") if (value := request.POST.get(name, "").strip())}
+    return redirect(f"{url}?{urlencode(kept)}" if kept else url)
+
+
 def _member_list_context(request: HttpRequest, member: Member, form: InvitationForm | None = None) -> dict:
     alliance = member.alliance
     query = _member_search(request)
@@ -371,7 +381,7 @@ def invitation_cancel(request: AuthenticatedHttpRequest, slug: str, pk: int) -> 
         lambda: services.invitation_cancel(invitation=invitation, by=request.user),
         success=_("The invitation to %(email)s is cancelled.") % {"email": invitation.email},
     )
-    return redirect("alliances:member_list", slug=slug)
+    return _back_to_members(request, slug)
 
 
 @require_POST
@@ -383,7 +393,7 @@ def invitation_resend(request: AuthenticatedHttpRequest, slug: str, pk: int) -> 
         lambda: services.invitation_resend(invitation=invitation, by=request.user),
         success=_("The invitation to %(email)s was sent again.") % {"email": invitation.email},
     )
-    return redirect("alliances:member_list", slug=slug)
+    return _back_to_members(request, slug)
 
 
 def _get_member(member: Member, pk: int) -> Member:
@@ -401,7 +411,7 @@ def member_steward(request: AuthenticatedHttpRequest, slug: str, pk: int) -> Htt
         lambda: services.member_set_steward(member=target, is_steward=make, by=request.user),
         success=text % {"name": target.user},
     )
-    return redirect("alliances:member_list", slug=slug)
+    return _back_to_members(request, slug)
 
 
 @require_POST
@@ -415,7 +425,7 @@ def member_deactivate(request: AuthenticatedHttpRequest, slug: str, pk: int) -> 
     )
     if removed and target.user_id == request.user.id:
         return redirect("alliances:alliance_list")
-    return redirect("alliances:member_list", slug=slug)
+    return _back_to_members(request, slug)
 
 
 def member_leave(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:

@@ -254,6 +254,26 @@ def test_a_steward_makes_a_member_steward_with_the_rows_button_as_a_browser_post
     assert membership_of(alliance, member).is_steward
 
 
+def test_after_a_rows_action_the_steward_is_back_on_the_same_page_of_the_same_search(client, alliance, steward):
+    people = _people(alliance, 60)
+    invitation = InvitationFactory(alliance=alliance)
+    client.force_login(steward)
+    url = alliance_url("member_list", alliance)
+    page = client.get(url, {"q": "person", "page": "2"}).content.decode()
+    assert '<input type="hidden" name="q" value="person"><input type="hidden" name="page" value="2">' in page
+
+    kept = {"q": "person", "page": "2"}
+    made = client.post(alliance_url("member_steward", alliance, pk=people[55].pk), {"steward": "1", **kept})
+    removed = client.post(alliance_url("member_deactivate", alliance, pk=people[56].pk), kept)
+    resent = client.post(alliance_url("invitation_resend", alliance, pk=invitation.pk), kept)
+    plain = client.post(alliance_url("invitation_cancel", alliance, pk=invitation.pk))
+
+    for response in (made, removed, resent):
+        assert response["Location"] == f"{url}?q=person&page=2"
+    assert plain["Location"] == url
+    assert Member.objects.get(pk=people[55].pk).is_steward
+
+
 def test_members_see_no_buttons_and_no_form_around_the_list(client, alliance, steward, member):
     client.force_login(member)
 
