@@ -49,7 +49,9 @@ def test_a_steward_searches_pages_and_acts_on_one_row(browser, site, alliance, j
     page.get_by_role("button", name="Make steward (Mia Member)").click()
     page.get_by_text("Mia Member is now a steward.").wait_for()
     assert Member.objects.get(user__display_name="Mia Member").is_steward
+    page.get_by_text("1 member matches “mia”.").wait_for()  # back on the same search
 
+    page.get_by_role("link", name="Show all members").click()
     page.get_by_role("button", name="Remove from alliance (Person 000)").click()
     page.get_by_text("Person 000 is no longer a member.").wait_for()
     page.get_by_role("button", name="Cancel invitation (ana@example.org)").click()
