@@ -265,8 +265,8 @@ def test_the_roles_page_shows_each_members_count_and_last_date(client, alliance,
     response = client.get(_url("roles", alliance))
 
     rows = {row.name: row for row in response.context["rows"]}
-    assert rows["Fay Facilitator"].facilitator_count == 1
-    assert rows["Mia Member"].note_taker_count == 1
+    assert rows["Fay Facilitator"].facilitator_count == "1"
+    assert rows["Mia Member"].note_taker_count == "1"
     assert rows["Nat Notes"].facilitator_last == "never"
     assert rows["Fay Facilitator"].facilitator_last != "never"
     assert held.pk

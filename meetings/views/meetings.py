@@ -29,7 +29,16 @@ PAST_MEETINGS_SHOWN = 50
 
 
 def _active_members(alliance: Alliance) -> list[Member]:
-    return list(Member.objects.active().filter(alliance=alliance).select_related("user").order_by("joined_at", "pk"))
+    # Only what the rotation, the member lists and the role checks read: a large alliance's whole users
+    # (their timestamps parsed row by row) made the roles page of 400 slow (bench/RESULTS.md).
+    members = (
+        Member.objects.active()
+        .filter(alliance=alliance)
+        .select_related("user")
+        .only("alliance_id", "is_active", "is_steward", "joined_at", "user_id", "user__display_name")
+        .order_by("joined_at", "pk")
+    )
+    return list(members)
 
 
 def _get_meeting(member: Member, pk: int) -> Meeting:
@@ -313,9 +322,10 @@ def role_turn_swap(request: AuthenticatedHttpRequest, slug: str, pk: int, role: 
 class RoleRow:
     name: str
     is_reader: bool
-    facilitator_count: int
+    # Text, ready to print: the template would localise each of 2,000 values on a page of 400 members.
+    facilitator_count: str
     facilitator_last: str
-    note_taker_count: int
+    note_taker_count: str
     note_taker_last: str
 
 
@@ -333,9 +343,9 @@ def roles(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         RoleRow(
             name=s.member.user.display_name,
             is_reader=s.member.pk == member.pk,
-            facilitator_count=s.facilitator.count,
+            facilitator_count=str(s.facilitator.count),
             facilitator_last=_last(s.facilitator.last, never),
-            note_taker_count=s.note_taker.count,
+            note_taker_count=str(s.note_taker.count),
             note_taker_last=_last(s.note_taker.last, never),
         )
         for s in standings
