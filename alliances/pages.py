@@ -27,15 +27,18 @@ from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, 
 
 @dataclass(frozen=True)
 class TabSpec:
+    # A URL name; without a namespace, one of this app's ("alliances:…").
     url_name: str
     label: Promise
-    # The pages (URL names) that belong to this tab: on them, the tab shows as the current one.
+    # The pages (URL names, namespaced like `url_name`) that belong to this tab: on them, the tab shows as
+    # the current one. "meetings:" claims every page of that namespace, so an app's new pages need no line.
     pages: frozenset[str]
     stewards_only: bool = False
 
 
 TABS = [
     TabSpec("alliance_detail", _("Overview"), frozenset({"alliance_detail"})),
+    TabSpec("meetings:meeting_list", _("Meetings"), frozenset({"meetings:"})),
     TabSpec(
         "charter_detail",
         _("Charter"),
@@ -67,20 +70,25 @@ class Tab:
     aria_current: str
 
 
+def _qualified(url_name: str) -> str:
+    return url_name if ":" in url_name else f"alliances:{url_name}"
+
+
 def alliance_tabs(request: HttpRequest, member: Member) -> list[Tab]:
     match = request.resolver_match
-    current = match.url_name if match and match.namespace == "alliances" else ""
+    current = match.view_name if match else ""  # "meetings:meeting_detail"
+    namespace = f"{match.namespace}:" if match and match.namespace else None
     tabs = []
     for spec in TABS:
         if spec.stewards_only and not member.is_steward:
             continue
-        if current == spec.url_name:
+        if current == _qualified(spec.url_name):
             aria_current = "page"
-        elif current in spec.pages:
+        elif namespace in spec.pages or current in {_qualified(page) for page in spec.pages}:
             aria_current = "true"
         else:
             aria_current = ""
-        url = reverse(f"alliances:{spec.url_name}", kwargs={"slug": member.alliance.slug})
+        url = reverse(_qualified(spec.url_name), kwargs={"slug": member.alliance.slug})
         tabs.append(Tab(label=str(spec.label), url=url, aria_current=aria_current))
     return tabs
 
