@@ -1,4 +1,8 @@
-"""Shared fixtures: for every alliance test, a steward, a member and an outsider (as healthchecks does)."""
+"""Shared fixtures: for every alliance test, a steward, a member and an outsider (as healthchecks does).
+
+Each of the three is a `User` (what a test signs in as), so the names say so: `steward_user`,
+`member_user`, `outsider`. A test that needs the membership row gets it from the alliance.
+"""
 
 import pytest
 from django.utils import timezone, translation
@@ -46,12 +50,12 @@ def alliance(db):
 
 
 @pytest.fixture
-def steward(alliance):
+def steward_user(alliance):
     return MemberFactory(alliance=alliance, is_steward=True, user__display_name="Stella Steward").user
 
 
 @pytest.fixture
-def member(alliance):
+def member_user(alliance):
     return MemberFactory(alliance=alliance, user__display_name="Mia Member").user
 
 

@@ -135,8 +135,8 @@ def test_sign_up_offers_the_same_list_with_the_browsers_zone_detection(client):
     assert re.search(r'<option data-aliases="[^"]*\bAsia/Calcutta\b[^"]*" value="Asia/Kolkata">', select)
 
 
-def test_an_alliances_logistics_offer_the_same_list(client, alliance, steward):
-    client.force_login(steward)
+def test_an_alliances_logistics_offer_the_same_list(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     response = client.get(reverse("alliances:charter_logistics_edit", args=[alliance.slug]))
 

@@ -24,11 +24,11 @@ def _alliance_mail(alliance, *users):
     )
 
 
-def test_stewards_see_the_alliances_undelivered_emails_only(client, alliance, steward):
+def test_stewards_see_the_alliances_undelivered_emails_only(client, alliance, steward_user):
     ours = DeliveryFactory(message__scope=alliance.mail_scope, status=Delivery.Status.FAILED, to_email="a@example.org")
     DeliveryFactory(message__scope=alliance.mail_scope, status=Delivery.Status.SENT, to_email="b@example.org")
     DeliveryFactory(message__scope=AllianceFactory().mail_scope, status=Delivery.Status.FAILED, to_email="c@x.org")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     page = client.get(reverse("alliances:delivery_list", args=[alliance.slug])).content.decode()
 
@@ -38,10 +38,10 @@ def test_stewards_see_the_alliances_undelivered_emails_only(client, alliance, st
 
 
 def test_a_steward_retries_an_undelivered_email_and_it_is_sent(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     delivery = DeliveryFactory(message__scope=alliance.mail_scope, status=Delivery.Status.FAILED, attempts=8)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("alliances:delivery_retry", args=[alliance.slug, delivery.pk]), follow=True)
@@ -52,9 +52,9 @@ def test_a_steward_retries_an_undelivered_email_and_it_is_sent(
     assert [email.to for email in mailoutbox] == [[delivery.to_email]]
 
 
-def test_a_steward_cannot_retry_another_alliances_email(client, alliance, steward, mailoutbox):
+def test_a_steward_cannot_retry_another_alliances_email(client, alliance, steward_user, mailoutbox):
     theirs = DeliveryFactory(message__scope=AllianceFactory().mail_scope, status=Delivery.Status.FAILED, attempts=8)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(reverse("alliances:delivery_retry", args=[alliance.slug, theirs.pk]))
 
@@ -66,28 +66,28 @@ def test_a_steward_cannot_retry_another_alliances_email(client, alliance, stewar
 
 @pytest.mark.parametrize(("how", "reason"), [("leaves", "left"), ("is removed", "removed")])
 def test_someone_who_leaves_gets_none_of_the_alliances_emails_still_waiting(
-    client, alliance, steward, member, mailoutbox, how, reason
+    client, alliance, steward_user, member_user, mailoutbox, how, reason
 ):
-    waiting = _alliance_mail(alliance, steward, member)
-    elsewhere = _alliance_mail(AllianceFactory(), member)
-    membership = Member.objects.get(alliance=alliance, user=member)
+    waiting = _alliance_mail(alliance, steward_user, member_user)
+    elsewhere = _alliance_mail(AllianceFactory(), member_user)
+    membership = Member.objects.get(alliance=alliance, user=member_user)
 
     if how == "leaves":
-        client.force_login(member)
+        client.force_login(member_user)
         client.post(reverse("alliances:member_leave", args=[alliance.slug]))
     else:
-        services.member_deactivate(member=membership, by=steward)
+        services.member_deactivate(member=membership, by=steward_user)
 
-    skipped = waiting.deliveries.get(recipient=member)
+    skipped = waiting.deliveries.get(recipient=member_user)
     assert (skipped.status, skipped.skip_reason) == (Delivery.Status.SKIPPED, reason)
-    assert waiting.deliveries.get(recipient=steward).status == Delivery.Status.PENDING
+    assert waiting.deliveries.get(recipient=steward_user).status == Delivery.Status.PENDING
     assert elsewhere.deliveries.get().status == Delivery.Status.PENDING
     assert outbox_services.deliveries_send(message_id=waiting.pk) == 1
-    assert [email.to for email in mailoutbox] == [[f"Stella Steward <{steward.email}>"]]
+    assert [email.to for email in mailoutbox] == [[f"Stella Steward <{steward_user.email}>"]]
 
 
-def test_an_invitation_email_belongs_to_its_alliance_and_is_marked_secret(alliance, steward):
-    services.invitation_create(alliance=alliance, email="new@example.org", invited_by=steward)
+def test_an_invitation_email_belongs_to_its_alliance_and_is_marked_secret(alliance, steward_user):
+    services.invitation_create(alliance=alliance, email="new@example.org", invited_by=steward_user)
 
     delivery = Delivery.objects.get(to_email="new@example.org")
     assert delivery.message.scope == alliance.mail_scope

@@ -152,9 +152,9 @@ def test_invitation_form_names_every_bad_address_and_only_those():
 
 
 def test_invalid_address_in_the_list_is_shown_and_the_valid_one_is_not_invited_either(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(alliance_url("invitation_create", alliance), {"emails": "a@b.org, not-an-email"})
@@ -167,8 +167,8 @@ def test_invalid_address_in_the_list_is_shown_and_the_valid_one_is_not_invited_e
     assert mailoutbox == []
 
 
-def test_empty_invitation_list_is_shown_on_the_page(client, alliance, steward):
-    client.force_login(steward)
+def test_empty_invitation_list_is_shown_on_the_page(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("invitation_create", alliance), {"emails": ""})
 
@@ -199,8 +199,10 @@ def test_logistics_form_accepts_a_complete_answer(alliance):
         ({"video_link": "not a link"}, "video_link", "Enter a valid URL"),
     ],
 )
-def test_bad_logistics_are_shown_on_the_page_and_nothing_is_saved(client, alliance, steward, changes, field, message):
-    client.force_login(steward)
+def test_bad_logistics_are_shown_on_the_page_and_nothing_is_saved(
+    client, alliance, steward_user, changes, field, message
+):
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("charter_logistics_edit", alliance), {**LOGISTICS, **changes})
 
@@ -213,8 +215,8 @@ def test_bad_logistics_are_shown_on_the_page_and_nothing_is_saved(client, allian
     assert not CharterChange.objects.exists()
 
 
-def test_a_failed_logistics_form_keeps_what_was_typed_and_saves_none_of_it(client, alliance, steward):
-    client.force_login(steward)
+def test_a_failed_logistics_form_keeps_what_was_typed_and_saves_none_of_it(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     response = client.post(
         alliance_url("charter_logistics_edit", alliance),
@@ -230,8 +232,8 @@ def test_a_failed_logistics_form_keeps_what_was_typed_and_saves_none_of_it(clien
 # --- Purpose and norms ------------------------------------------------------------------------------
 
 
-def test_bad_purpose_date_is_shown_on_the_page_and_nothing_is_saved(client, alliance, steward):
-    client.force_login(steward)
+def test_bad_purpose_date_is_shown_on_the_page_and_nothing_is_saved(client, alliance, steward_user):
+    client.force_login(steward_user)
     before = alliance.purpose
 
     response = client.post(
@@ -245,8 +247,8 @@ def test_bad_purpose_date_is_shown_on_the_page_and_nothing_is_saved(client, alli
     assert not CharterChange.objects.exists()
 
 
-def test_empty_norm_is_shown_on_the_page_and_nothing_is_saved(client, alliance, steward):
-    client.force_login(steward)
+def test_empty_norm_is_shown_on_the_page_and_nothing_is_saved(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_create", alliance), {"text": "  ", "agreed_on": ""})
 
@@ -256,9 +258,9 @@ def test_empty_norm_is_shown_on_the_page_and_nothing_is_saved(client, alliance, 
     assert not CharterChange.objects.exists()
 
 
-def test_a_norm_over_the_limit_is_refused_with_its_length_and_nothing_is_added(client, alliance, steward):
+def test_a_norm_over_the_limit_is_refused_with_its_length_and_nothing_is_added(client, alliance, steward_user):
     # Before, the browser cut a long norm at 500 characters and the page said "The norm has been added".
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_create", alliance), {"text": "x" * 1001, "agreed_on": ""})
 
@@ -272,8 +274,8 @@ def test_a_norm_over_the_limit_is_refused_with_its_length_and_nothing_is_added(c
     assert not CharterChange.objects.exists()
 
 
-def test_a_norm_at_the_limit_is_added_whole(client, alliance, steward):
-    client.force_login(steward)
+def test_a_norm_at_the_limit_is_added_whole(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_create", alliance), {"text": "x" * 1000, "agreed_on": ""})
 
@@ -281,8 +283,8 @@ def test_a_norm_at_the_limit_is_added_whole(client, alliance, steward):
     assert Norm.objects.get().text == "x" * 1000
 
 
-def test_the_norm_form_states_the_limit_and_does_not_cut_in_the_browser(client, alliance, steward):
-    client.force_login(steward)
+def test_the_norm_form_states_the_limit_and_does_not_cut_in_the_browser(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     page = client.get(alliance_url("norm_create", alliance)).content.decode()
 
@@ -300,9 +302,9 @@ def test_the_norm_limit_and_the_error_use_the_readers_number_format():
         assert "1\xa0234" in form.errors["text"][0]
 
 
-def test_a_multi_line_norm_keeps_its_lines_and_counts_each_line_break_once(client, alliance, steward):
+def test_a_multi_line_norm_keeps_its_lines_and_counts_each_line_break_once(client, alliance, steward_user):
     # Browsers send line breaks as CR LF: 999 characters and one line break make 1,000, as the reader counts.
-    client.force_login(steward)
+    client.force_login(steward_user)
     text = "x" * 499 + "\r\n" + "y" * 500
 
     response = client.post(alliance_url("norm_create", alliance), {"text": text, "agreed_on": ""})
@@ -313,9 +315,9 @@ def test_a_multi_line_norm_keeps_its_lines_and_counts_each_line_break_once(clien
     assert '<div class="norm-text">' + "x" * 499 + "\n" + "y" * 500 + "</div>" in charter
 
 
-def test_editing_a_norm_past_the_limit_is_refused_and_the_norm_keeps_its_text(client, alliance, steward):
+def test_editing_a_norm_past_the_limit_is_refused_and_the_norm_keeps_its_text(client, alliance, steward_user):
     norm = NormFactory(alliance=alliance, text="Start on time")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "x" * 1500, "agreed_on": ""})
 
@@ -325,9 +327,9 @@ def test_editing_a_norm_past_the_limit_is_refused_and_the_norm_keeps_its_text(cl
     assert norm.text == "Start on time"
 
 
-def test_emptying_a_norm_is_shown_on_the_page_and_the_norm_keeps_its_text(client, alliance, steward):
+def test_emptying_a_norm_is_shown_on_the_page_and_the_norm_keeps_its_text(client, alliance, steward_user):
     norm = NormFactory(alliance=alliance, text="Start on time")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "", "agreed_on": ""})
 
@@ -337,9 +339,9 @@ def test_emptying_a_norm_is_shown_on_the_page_and_the_norm_keeps_its_text(client
     assert norm.text == "Start on time"
 
 
-def test_editing_a_retired_norm_is_refused_on_the_page(client, alliance, steward):
+def test_editing_a_retired_norm_is_refused_on_the_page(client, alliance, steward_user):
     norm = NormFactory(alliance=alliance, text="Old rule")
-    client.force_login(steward)
+    client.force_login(steward_user)
     client.post(alliance_url("norm_retire", alliance, pk=norm.pk))
 
     response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "New rule", "agreed_on": ""})
@@ -353,14 +355,14 @@ def test_editing_a_retired_norm_is_refused_on_the_page(client, alliance, steward
 # --- Member details ---------------------------------------------------------------------------------
 
 
-def test_too_long_organisation_is_shown_on_the_page_and_not_saved(client, alliance, member):
-    client.force_login(member)
+def test_too_long_organisation_is_shown_on_the_page_and_not_saved(client, alliance, member_user):
+    client.force_login(member_user)
 
     response = client.post(alliance_url("member_edit", alliance), {"organisation": "x" * 201})
 
     assert response.status_code == 200
     assert "at most 200 characters" in _field_errors(response, "form", "organisation")[0]
-    assert Member.objects.get(user=member).organisation == ""
+    assert Member.objects.get(user=member_user).organisation == ""
 
 
 # --- New account from an invitation -----------------------------------------------------------------

@@ -68,8 +68,8 @@ def test_establishing_an_alliance_with_bad_input_is_a_form_error(client, outside
 
 
 @pytest.mark.parametrize("organisation", [NUL, "x" * 201, CRLF], ids=["nul", "long", "crlf"])
-def test_member_details_with_bad_input_are_a_form_error(client, alliance, member, organisation):
-    client.force_login(member)
+def test_member_details_with_bad_input_are_a_form_error(client, alliance, member_user, organisation):
+    client.force_login(member_user)
 
     response = client.post(
         reverse("alliances:member_edit", kwargs={"slug": alliance.slug}), {"organisation": organisation}
@@ -77,7 +77,7 @@ def test_member_details_with_bad_input_are_a_form_error(client, alliance, member
 
     assert response.status_code == 200
     assert "organisation" in _errors(response)
-    assert Member.objects.get(user=member).organisation == ""
+    assert Member.objects.get(user=member_user).organisation == ""
 
 
 @pytest.mark.parametrize(
@@ -85,8 +85,8 @@ def test_member_details_with_bad_input_are_a_form_error(client, alliance, member
     [({"emails": f"ana@example.org {NUL}"}, "emails"), ({"emails": "ana@example.org", "language": NUL}, "language")],
     ids=["nul-address", "nul-language"],
 )
-def test_invitations_with_bad_input_are_a_form_error(client, alliance, steward, data, field):
-    client.force_login(steward)
+def test_invitations_with_bad_input_are_a_form_error(client, alliance, steward_user, data, field):
+    client.force_login(steward_user)
 
     response = client.post(reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), data)
 

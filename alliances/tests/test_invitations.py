@@ -29,9 +29,9 @@ NEW_ACCOUNT = {
 }
 
 
-def _invite(client, alliance: Alliance, steward, emails: str, capture) -> None:
+def _invite(client, alliance: Alliance, steward_user, emails: str, capture) -> None:
     """Invite as the steward through the page, and run the jobs queued on commit (the sending)."""
-    client.force_login(steward)
+    client.force_login(steward_user)
     with capture(execute=True):
         response = client.post(
             reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": emails}
@@ -55,9 +55,9 @@ def _logged_in_user_id(client) -> int | None:
 
 
 @pytest.fixture
-def invited(client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox):
+def invited(client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox):
     """ana@example.org has been invited through the page; returns the link in her email."""
-    _invite(client, alliance, steward, "ana@example.org", django_capture_on_commit_callbacks)
+    _invite(client, alliance, steward_user, "ana@example.org", django_capture_on_commit_callbacks)
     [message] = mailoutbox
     return _link(message)
 
@@ -66,9 +66,9 @@ def invited(client, alliance, steward, django_capture_on_commit_callbacks, mailo
 
 
 def test_steward_invites_two_people_and_each_gets_an_email_with_their_own_link(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    _invite(client, alliance, steward, "ana@example.org, Ben@Example.org", django_capture_on_commit_callbacks)
+    _invite(client, alliance, steward_user, "ana@example.org, Ben@Example.org", django_capture_on_commit_callbacks)
 
     assert sorted(message.to[0] for message in mailoutbox) == ["ana@example.org", "ben@example.org"]
     for message in mailoutbox:
@@ -80,13 +80,13 @@ def test_steward_invites_two_people_and_each_gets_an_email_with_their_own_link(
         [(html, mimetype)] = message.alternatives
         assert mimetype == "text/html"
         assert link in html
-        assert message.reply_to == [steward.email]
+        assert message.reply_to == [steward_user.email]
 
 
 def test_an_invitation_is_sent_once_only_after_the_steward_action_commits(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         client.post(reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": "a@b.org"})
@@ -214,17 +214,17 @@ def test_signing_in_from_the_invitation_page_comes_back_to_it(client, alliance, 
 
 
 def test_an_active_member_using_an_invitation_to_their_address_is_told_so_and_it_stays_pending(
-    client, alliance, member, invited
+    client, alliance, member_user, invited
 ):
     # Invited a moment before they joined by another invitation, say.
-    invitation = InvitationFactory(alliance=alliance, email=member.email)
-    client.force_login(member)
+    invitation = InvitationFactory(alliance=alliance, email=member_user.email)
+    client.force_login(member_user)
 
     response = client.post(invitation.get_absolute_url(), {"organisation": ""})
 
     assert response.status_code == 200
     assert "You are already a member of Barrio Readers." in response.content.decode()
-    assert _pending(member.email)
+    assert _pending(member_user.email)
 
 
 # --- Links that no longer work ----------------------------------------------------------------------
@@ -276,8 +276,8 @@ def test_an_unknown_token_shows_a_clear_page(client, db):
     assert "not valid" in response.content.decode()
 
 
-def test_a_cancelled_link_shows_a_clear_page(client, alliance, steward, invited):
-    client.force_login(steward)
+def test_a_cancelled_link_shows_a_clear_page(client, alliance, steward_user, invited):
+    client.force_login(steward_user)
     client.post(
         reverse("alliances:invitation_cancel", kwargs={"slug": alliance.slug, "pk": Invitation.objects.get().pk})
     )
@@ -290,10 +290,10 @@ def test_a_cancelled_link_shows_a_clear_page(client, alliance, steward, invited)
 
 
 def test_resending_sends_a_new_link_and_the_old_one_stops_working(
-    client, alliance, steward, invited, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, invited, django_capture_on_commit_callbacks, mailoutbox
 ):
     invitation = Invitation.objects.get()
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("alliances:invitation_resend", kwargs={"slug": alliance.slug, "pk": invitation.pk}))
@@ -314,20 +314,20 @@ def test_resending_sends_a_new_link_and_the_old_one_stops_working(
 
 
 def test_a_former_member_reinvited_comes_back_as_the_same_member(
-    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, member_user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    old = Member.objects.get(alliance=alliance, user=member)
-    services.member_deactivate(member=old, by=steward)
-    _invite(client, alliance, steward, member.email, django_capture_on_commit_callbacks)
+    old = Member.objects.get(alliance=alliance, user=member_user)
+    services.member_deactivate(member=old, by=steward_user)
+    _invite(client, alliance, steward_user, member_user.email, django_capture_on_commit_callbacks)
     [message] = mailoutbox
-    assert message.to == [f"Mia Member <{member.email}>"]
+    assert message.to == [f"Mia Member <{member_user.email}>"]
     link = _link(message)
 
-    client.force_login(member)
+    client.force_login(member_user)
     response = client.post(link, {"organisation": "Library"})
 
     assert response["Location"] == alliance.get_absolute_url()
-    back = Member.objects.get(alliance=alliance, user=member)
+    back = Member.objects.get(alliance=alliance, user=member_user)
     assert back.pk == old.pk
     assert back.is_active
     assert back.end_reason == ""
@@ -346,19 +346,19 @@ def test_an_invitation_for_one_alliance_does_not_open_another(client, alliance, 
 # --- Only the invited address may accept ------------------------------------------------------------
 
 
-def _former_member(alliance, steward, member):
-    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member), by=steward)
-    return member
+def _former_member(alliance, steward_user, member_user):
+    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member_user), by=steward_user)
+    return member_user
 
 
 @pytest.fixture(params=["outsider", "former member", "active member"])
-def other_account(request, alliance, steward, member, outsider):
+def other_account(request, alliance, steward_user, member_user, outsider):
     """Someone signed in who holds the link but is not ana@example.org."""
     if request.param == "outsider":
         return outsider
     if request.param == "former member":
-        return _former_member(alliance, steward, member)
-    return member
+        return _former_member(alliance, steward_user, member_user)
+    return member_user
 
 
 def test_signed_in_as_another_account_the_page_says_to_whom_it_was_sent_and_offers_to_sign_out(
@@ -392,9 +392,11 @@ def test_signed_in_as_another_account_posting_is_refused_and_changes_nothing(cli
     assert not Member.objects.filter(organisation="Taken over").exists()
 
 
-def test_a_removed_member_cannot_come_back_with_someone_elses_link(client, alliance, steward, member, invited):
-    _former_member(alliance, steward, member)
-    client.force_login(member)
+def test_a_removed_member_cannot_come_back_with_someone_elses_link(
+    client, alliance, steward_user, member_user, invited
+):
+    _former_member(alliance, steward_user, member_user)
+    client.force_login(member_user)
 
     client.post(invited, {"organisation": ""})
 
@@ -455,21 +457,24 @@ def _messages(response) -> list[tuple[str, str]]:
 
 
 def test_members_and_invited_addresses_are_skipped_and_named_and_the_rest_are_invited(
-    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, member_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     InvitationFactory(alliance=alliance, email="ben@example.org")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}),
-            {"emails": f"ana@example.org, {member.email.upper()}, ben@example.org, cai@example.org", "language": "en"},
+            {
+                "emails": f"ana@example.org, {member_user.email.upper()}, ben@example.org, cai@example.org",
+                "language": "en",
+            },
         )
 
     assert response.status_code == 302
     assert _messages(response) == [
         ("success", "Invitation sent to ana@example.org, cai@example.org."),
-        ("warning", f"Not invited, already a member: {member.email}."),
+        ("warning", f"Not invited, already a member: {member_user.email}."),
         (
             "warning",
             "Not invited again, already invited: ben@example.org. To send the email again, use “Resend” below.",
@@ -477,20 +482,20 @@ def test_members_and_invited_addresses_are_skipped_and_named_and_the_rest_are_in
     ]
     assert sorted(message.to[0] for message in mailoutbox) == ["ana@example.org", "cai@example.org"]
     page = client.get(response["Location"]).content.decode()
-    assert f"Not invited, already a member: {member.email}." in page
+    assert f"Not invited, already a member: {member_user.email}." in page
 
 
 def test_a_batch_of_only_members_invites_nobody_and_says_so(
-    client, alliance, steward, member, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, member_user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": member.email}
+            reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": member_user.email}
         )
 
-    assert _messages(response) == [("warning", f"Not invited, already a member: {member.email}.")]
+    assert _messages(response) == [("warning", f"Not invited, already a member: {member_user.email}.")]
     assert not Invitation.objects.exists()
     assert mailoutbox == []
 
@@ -508,11 +513,11 @@ def _address_of_length(length: int) -> str:
 
 @pytest.mark.parametrize("length", [255, 300, 320])
 def test_an_address_longer_than_the_column_is_a_clear_error_and_nobody_is_invited(
-    client, alliance, steward, length, mailoutbox
+    client, alliance, steward_user, length, mailoutbox
 ):
     too_long = _address_of_length(length)
     assert len(too_long) == length
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(
         reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}),
@@ -527,10 +532,10 @@ def test_an_address_longer_than_the_column_is_a_clear_error_and_nobody_is_invite
     assert not Invitation.objects.exists()
 
 
-def test_an_address_of_exactly_254_characters_is_invited(client, alliance, steward):
+def test_an_address_of_exactly_254_characters_is_invited(client, alliance, steward_user):
     longest = _address_of_length(254)
     assert len(longest) == 254
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(reverse("alliances:invitation_create", kwargs={"slug": alliance.slug}), {"emails": longest})
 
@@ -541,10 +546,10 @@ def test_an_address_of_exactly_254_characters_is_invited(client, alliance, stewa
 # --- The invitation's language ----------------------------------------------------------------------
 
 
-def test_the_invite_form_offers_the_alliance_language_first(client, alliance, steward):
+def test_the_invite_form_offers_the_alliance_language_first(client, alliance, steward_user):
     alliance.language = "es"
     alliance.save()
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     form = client.get(reverse("alliances:member_list", kwargs={"slug": alliance.slug})).context["invitation_form"]
 
@@ -552,9 +557,9 @@ def test_the_invite_form_offers_the_alliance_language_first(client, alliance, st
 
 
 def test_a_person_without_an_account_gets_the_invitation_in_the_language_the_steward_chose(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    client.force_login(steward)  # Stella reads English
+    client.force_login(steward_user)  # Stella reads English
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -568,10 +573,10 @@ def test_a_person_without_an_account_gets_the_invitation_in_the_language_the_ste
 
 
 def test_a_person_with_an_account_gets_the_invitation_in_their_own_language(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     UserFactory(email="ana@example.org", language="en")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -584,10 +589,10 @@ def test_a_person_with_an_account_gets_the_invitation_in_their_own_language(
 
 
 def test_resending_keeps_the_invitation_language(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     invitation = InvitationFactory(alliance=alliance, email="ana@example.org", language="es")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("alliances:invitation_resend", kwargs={"slug": alliance.slug, "pk": invitation.pk}))
@@ -646,8 +651,8 @@ def test_an_expired_invitation_page_is_in_the_invitation_language(client, allian
     assert response.context["reason"] == services.InvitationInvalid.Reason.EXPIRED
 
 
-def test_the_alliance_language_is_a_charter_setting_the_invite_form_then_offers(client, alliance, steward):
-    client.force_login(steward)
+def test_the_alliance_language_is_a_charter_setting_the_invite_form_then_offers(client, alliance, steward_user):
+    client.force_login(steward_user)
     logistics = {"cadence": "weekly", "time_zone": "UTC", "language": "es"}
 
     response = client.post(reverse("alliances:charter_logistics_edit", kwargs={"slug": alliance.slug}), logistics)
@@ -659,10 +664,10 @@ def test_the_alliance_language_is_a_charter_setting_the_invite_form_then_offers(
     assert form["language"].value() == "es"
 
 
-def test_a_logistics_form_without_the_language_keeps_the_saved_one(client, alliance, steward):
+def test_a_logistics_form_without_the_language_keeps_the_saved_one(client, alliance, steward_user):
     alliance.language = "es"
     alliance.save()
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     client.post(
         reverse("alliances:charter_logistics_edit", kwargs={"slug": alliance.slug}),

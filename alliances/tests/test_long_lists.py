@@ -45,10 +45,10 @@ def _people(alliance: Alliance, count: int, **kwargs) -> list[Member]:
 # --- The members page: 50 a page, with a search -------------------------------------------------------
 
 
-def test_a_large_alliance_lists_its_members_50_a_page_with_a_link_to_the_next(client, alliance, member):
+def test_a_large_alliance_lists_its_members_50_a_page_with_a_link_to_the_next(client, alliance, member_user):
     _people(alliance, 58)  # 60 with the member and the steward-less fixture alliance's member
     MemberFactory(alliance=alliance, user__display_name="Zoe Last")
-    client.force_login(member)
+    client.force_login(member_user)
     url = alliance_url("member_list", alliance)
 
     first = client.get(url).content.decode()
@@ -66,8 +66,8 @@ def test_a_large_alliance_lists_its_members_50_a_page_with_a_link_to_the_next(cl
     assert "Next page" not in second
 
 
-def test_a_small_alliance_has_one_page_and_no_search_box(client, alliance, member):
-    client.force_login(member)
+def test_a_small_alliance_has_one_page_and_no_search_box(client, alliance, member_user):
+    client.force_login(member_user)
 
     page = client.get(alliance_url("member_list", alliance)).content.decode()
 
@@ -76,9 +76,9 @@ def test_a_small_alliance_has_one_page_and_no_search_box(client, alliance, membe
     assert "Next page" not in page
 
 
-def test_a_page_past_the_end_shows_the_last_and_a_page_that_is_not_a_number_the_first(client, alliance, member):
+def test_a_page_past_the_end_shows_the_last_and_a_page_that_is_not_a_number_the_first(client, alliance, member_user):
     _people(alliance, 55)
-    client.force_login(member)
+    client.force_login(member_user)
     url = alliance_url("member_list", alliance)
 
     assert len(_names(client.get(url, {"page": "99"}).content.decode())) == 6
@@ -86,11 +86,11 @@ def test_a_page_past_the_end_shows_the_last_and_a_page_that_is_not_a_number_the_
     assert len(_names(client.get(url, {"page": "-3"}).content.decode())) == 50
 
 
-def test_the_search_finds_members_by_name_or_organisation_and_its_pages_keep_it(client, alliance, member):
+def test_the_search_finds_members_by_name_or_organisation_and_its_pages_keep_it(client, alliance, member_user):
     _people(alliance, 60)
     MemberFactory(alliance=alliance, user__display_name="Ana Rivera")
     MemberFactory(alliance=alliance, user__display_name="Ben Okafor", organisation="Rivera Library")
-    client.force_login(member)
+    client.force_login(member_user)
     url = alliance_url("member_list", alliance)
 
     by_name = client.get(url, {"q": "  rivera "}).content.decode()
@@ -103,9 +103,9 @@ def test_the_search_finds_members_by_name_or_organisation_and_its_pages_keep_it(
     assert 'href="?q=person&amp;page=2">Next page</a>' in paged
 
 
-def test_the_search_box_is_labelled_and_works_without_javascript(client, alliance, member):
+def test_the_search_box_is_labelled_and_works_without_javascript(client, alliance, member_user):
     _people(alliance, 55)
-    client.force_login(member)
+    client.force_login(member_user)
 
     page = client.get(alliance_url("member_list", alliance)).content.decode()
 
@@ -115,8 +115,8 @@ def test_the_search_box_is_labelled_and_works_without_javascript(client, allianc
     assert '<button class="btn btn-outline-dark" type="submit">Search</button>' in form
 
 
-def test_a_search_that_matches_nobody_says_so(client, alliance, member):
-    client.force_login(member)
+def test_a_search_that_matches_nobody_says_so(client, alliance, member_user):
+    client.force_login(member_user)
 
     page = client.get(alliance_url("member_list", alliance), {"q": "nobody"}).content.decode()
 
@@ -125,10 +125,10 @@ def test_a_search_that_matches_nobody_says_so(client, alliance, member):
 
 
 @pytest.mark.parametrize("text", ["a\x00b", "x" * 5000, "\r\n\t", "%", "_"])
-def test_a_hostile_search_is_answered_with_a_page_not_an_error(client, alliance, member, text):
+def test_a_hostile_search_is_answered_with_a_page_not_an_error(client, alliance, member_user, text):
     """PostgreSQL refuses a NUL in a query: the search drops it (run on PostgreSQL too, see test_hostile_input)."""
     MemberFactory(alliance=alliance, user__display_name="Ana 100% Rivera_x")
-    client.force_login(member)
+    client.force_login(member_user)
 
     response = client.get(alliance_url("member_list", alliance), {"q": text})
 
@@ -138,12 +138,12 @@ def test_a_hostile_search_is_answered_with_a_page_not_an_error(client, alliance,
 
 
 def test_the_members_page_makes_the_same_queries_for_3_or_120_members_on_every_page_and_search(
-    client, alliance, steward, member, django_assert_max_num_queries
+    client, alliance, steward_user, member_user, django_assert_max_num_queries
 ):
-    services.member_deactivate(member=MemberFactory(alliance=alliance), by=steward)
+    services.member_deactivate(member=MemberFactory(alliance=alliance), by=steward_user)
     MemberFactory(alliance=alliance)
     InvitationFactory(alliance=alliance)
-    client.force_login(steward)
+    client.force_login(steward_user)
     url = alliance_url("member_list", alliance)
     with_three = _queries(client, url)
     with_three_searched = _queries(client, url + "?q=mia")
@@ -160,10 +160,10 @@ def test_the_members_page_makes_the_same_queries_for_3_or_120_members_on_every_p
     assert len(response.context["members"]) == 50
 
 
-def test_a_members_page_asks_the_database_for_its_rows_and_their_count_at_once(client, alliance, member):
+def test_a_members_page_asks_the_database_for_its_rows_and_their_count_at_once(client, alliance, member_user):
     """No COUNT query of its own: the rows carry the count (list_page)."""
     _people(alliance, 60)
-    client.force_login(member)
+    client.force_login(member_user)
     url = alliance_url("member_list", alliance)
     client.get(url)
 
@@ -173,11 +173,11 @@ def test_a_members_page_asks_the_database_for_its_rows_and_their_count_at_once(c
     assert not [query for query in queries if query["sql"].lstrip().upper().startswith("SELECT COUNT")]
 
 
-def test_former_members_are_listed_most_recent_first_50_a_page(client, alliance, steward, member):
+def test_former_members_are_listed_most_recent_first_50_a_page(client, alliance, steward_user, member_user):
     for number, person in enumerate(_people(alliance, 52)):
-        services.member_deactivate(member=person, by=steward)
+        services.member_deactivate(member=person, by=steward_user)
         Member.objects.filter(pk=person.pk).update(ended_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=number))
-    client.force_login(member)
+    client.force_login(member_user)
     url = alliance_url("former_member_list", alliance)
 
     first = client.get(url).content.decode()
@@ -191,15 +191,15 @@ def test_former_members_are_listed_most_recent_first_50_a_page(client, alliance,
 
 
 def test_the_former_members_page_makes_the_same_queries_for_1_or_60_and_says_when_none(
-    client, alliance, steward, member, django_assert_max_num_queries
+    client, alliance, steward_user, member_user, django_assert_max_num_queries
 ):
-    client.force_login(member)
+    client.force_login(member_user)
     url = alliance_url("former_member_list", alliance)
     assert "No one has left this alliance." in client.get(url).content.decode()
-    services.member_deactivate(member=MemberFactory(alliance=alliance), by=steward)
+    services.member_deactivate(member=MemberFactory(alliance=alliance), by=steward_user)
     with_one = _queries(client, url)
     for person in _people(alliance, 59):
-        services.member_deactivate(member=person, by=steward)
+        services.member_deactivate(member=person, by=steward_user)
 
     with django_assert_max_num_queries(with_one):
         response = client.get(url, {"page": "2"})
@@ -210,9 +210,9 @@ def test_the_former_members_page_makes_the_same_queries_for_1_or_60_and_says_whe
 # --- The stewards' buttons: one form, one token, a URL per row ------------------------------------------
 
 
-def test_the_stewards_buttons_share_one_csrf_token_however_many_members(client, alliance, steward):
+def test_the_stewards_buttons_share_one_csrf_token_however_many_members(client, alliance, steward_user):
     InvitationFactory(alliance=alliance)
-    client.force_login(steward)
+    client.force_login(steward_user)
     url = alliance_url("member_list", alliance)
     tokens_with_one = client.get(url).content.decode().count("csrfmiddlewaretoken")
     _people(alliance, 30)
@@ -225,9 +225,9 @@ def test_the_stewards_buttons_share_one_csrf_token_however_many_members(client, 
     assert page.count('type="submit" formaction=') == 31 + 30 + 6 * 2
 
 
-def test_each_member_row_posts_to_its_own_members_urls(client, alliance, steward, member):
-    client.force_login(steward)
-    mia = membership_of(alliance, member)
+def test_each_member_row_posts_to_its_own_members_urls(client, alliance, steward_user, member_user):
+    client.force_login(steward_user)
+    mia = membership_of(alliance, member_user)
 
     page = client.get(alliance_url("member_list", alliance)).content.decode()
 
@@ -238,26 +238,28 @@ def test_each_member_row_posts_to_its_own_members_urls(client, alliance, steward
         in page
     )
     assert f'formaction="{remove_url}">Remove from alliance<span class="visually-hidden"> (Mia Member)' in page
-    own = alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward).pk)
+    own = alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward_user).pk)
     assert own not in page
 
 
-def test_a_steward_makes_a_member_steward_with_the_rows_button_as_a_browser_posts_it(client, alliance, steward, member):
+def test_a_steward_makes_a_member_steward_with_the_rows_button_as_a_browser_posts_it(
+    client, alliance, steward_user, member_user
+):
     """A browser posts the shared form to the button's formaction, with the button's name and value."""
-    client.force_login(steward)
+    client.force_login(steward_user)
     page = client.get(alliance_url("member_list", alliance)).content.decode()
     token = re.search(r'id="member-actions"><input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', page)
     action = re.search(r'formaction="([^"]+)" name="steward" value="1">Make steward', page).group(1)
 
     client.post(action, {"csrfmiddlewaretoken": token.group(1), "steward": "1"})
 
-    assert membership_of(alliance, member).is_steward
+    assert membership_of(alliance, member_user).is_steward
 
 
-def test_after_a_rows_action_the_steward_is_back_on_the_same_page_of_the_same_search(client, alliance, steward):
+def test_after_a_rows_action_the_steward_is_back_on_the_same_page_of_the_same_search(client, alliance, steward_user):
     people = _people(alliance, 60)
     invitation = InvitationFactory(alliance=alliance)
-    client.force_login(steward)
+    client.force_login(steward_user)
     url = alliance_url("member_list", alliance)
     page = client.get(url, {"q": "person", "page": "2"}).content.decode()
     assert '<input type="hidden" name="q" value="person"><input type="hidden" name="page" value="2">' in page
@@ -274,8 +276,8 @@ def test_after_a_rows_action_the_steward_is_back_on_the_same_page_of_the_same_se
     assert Member.objects.get(pk=people[55].pk).is_steward
 
 
-def test_members_see_no_buttons_and_no_form_around_the_list(client, alliance, steward, member):
-    client.force_login(member)
+def test_members_see_no_buttons_and_no_form_around_the_list(client, alliance, steward_user, member_user):
+    client.force_login(member_user)
 
     page = client.get(alliance_url("member_list", alliance)).content.decode()
 
@@ -283,9 +285,9 @@ def test_members_see_no_buttons_and_no_form_around_the_list(client, alliance, st
     assert "formaction" not in page
 
 
-def test_invitation_rows_post_to_their_own_invitations_urls(client, alliance, steward):
-    invitation = InvitationFactory(alliance=alliance, email="ana@example.org", invited_by=steward)
-    client.force_login(steward)
+def test_invitation_rows_post_to_their_own_invitations_urls(client, alliance, steward_user):
+    invitation = InvitationFactory(alliance=alliance, email="ana@example.org", invited_by=steward_user)
+    client.force_login(steward_user)
 
     page = client.get(alliance_url("member_list", alliance)).content.decode()
 
@@ -297,10 +299,10 @@ def test_invitation_rows_post_to_their_own_invitations_urls(client, alliance, st
 # --- What rows say: dates in the reader's time zone and language, forms in the reader's language --------
 
 
-def test_the_joining_date_is_the_readers_day_in_the_readers_language(client, alliance, member):
+def test_the_joining_date_is_the_readers_day_in_the_readers_language(client, alliance, member_user):
     # 02:00 on 1 March in UTC is still 28 February in New York.
     MemberFactory(alliance=alliance, user__display_name="Nico Night", joined_at=datetime(2026, 3, 1, 2, 0, tzinfo=UTC))
-    reader = membership_of(alliance, member).user
+    reader = membership_of(alliance, member_user).user
     reader.time_zone, reader.language = "America/New_York", "en"
     reader.save()
     client.force_login(reader)
@@ -311,10 +313,10 @@ def test_the_joining_date_is_the_readers_day_in_the_readers_language(client, all
     assert "desde el 1 de marzo de 2026" in client.get(alliance_url("member_list", alliance)).content.decode()
 
 
-def test_the_empty_invitation_form_selects_each_alliances_own_language(client, steward, alliance):
-    other = MemberFactory(alliance__language="es", user=steward, is_steward=True).alliance
+def test_the_empty_invitation_form_selects_each_alliances_own_language(client, steward_user, alliance):
+    other = MemberFactory(alliance__language="es", user=steward_user, is_steward=True).alliance
     Alliance.objects.filter(pk=alliance.pk).update(language="en")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     english = client.get(alliance_url("member_list", alliance)).content.decode()
     spanish = client.get(alliance_url("member_list", other)).content.decode()
@@ -323,8 +325,8 @@ def test_the_empty_invitation_form_selects_each_alliances_own_language(client, s
     assert '<option value="es" selected>' in spanish
 
 
-def test_the_invitation_form_shows_the_posted_errors_not_the_empty_form(client, alliance, steward):
-    client.force_login(steward)
+def test_the_invitation_form_shows_the_posted_errors_not_the_empty_form(client, alliance, steward_user):
+    client.force_login(steward_user)
     client.get(alliance_url("member_list", alliance))  # the empty form, remembered
 
     response = client.post(alliance_url("invitation_create", alliance), {"emails": "not-an-address"})
@@ -338,9 +340,9 @@ def test_the_invitation_form_shows_the_posted_errors_not_the_empty_form(client, 
 # --- The alliance's home page and the charter history ---------------------------------------------------
 
 
-def test_the_home_page_lists_the_first_50_members_and_says_how_many_in_all(client, alliance, member):
+def test_the_home_page_lists_the_first_50_members_and_says_how_many_in_all(client, alliance, member_user):
     _people(alliance, 60)
-    client.force_login(member)
+    client.force_login(member_user)
 
     response = client.get(alliance_url("alliance_detail", alliance))
 
@@ -348,20 +350,20 @@ def test_the_home_page_lists_the_first_50_members_and_says_how_many_in_all(clien
     assert "61 members in all." in response.content.decode()
 
 
-def test_the_charter_history_shows_50_changes_a_page_and_the_retired_norms_on_the_first(client, alliance, steward):
+def test_the_charter_history_shows_50_changes_a_page_and_the_retired_norms_on_the_first(client, alliance, steward_user):
     norm = NormFactory(alliance=alliance, text="Start on time")
-    services.norm_retire(norm=norm, by=steward)
+    services.norm_retire(norm=norm, by=steward_user)
     CharterChange.objects.bulk_create(
         CharterChange(
             alliance=alliance,
             kind=CharterChange.Kind.PURPOSE,
             after=f"Purpose {number}",
-            changed_by=steward,
+            changed_by=steward_user,
             changed_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=number),
         )
         for number in range(54)
     )
-    client.force_login(steward)
+    client.force_login(steward_user)
     url = alliance_url("charter_history", alliance)
 
     first = client.get(url).content.decode()
@@ -376,18 +378,18 @@ def test_the_charter_history_shows_50_changes_a_page_and_the_retired_norms_on_th
 
 
 def test_the_charter_history_makes_the_same_queries_for_3_or_60_changes(
-    client, alliance, steward, django_assert_max_num_queries
+    client, alliance, steward_user, django_assert_max_num_queries
 ):
-    services.norm_retire(norm=NormFactory(alliance=alliance), by=steward)
-    services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
-    client.force_login(steward)
+    services.norm_retire(norm=NormFactory(alliance=alliance), by=steward_user)
+    services.charter_set_logistics(alliance=alliance, by=steward_user, cadence=Alliance.Cadence.WEEKLY)
+    client.force_login(steward_user)
     url = alliance_url("charter_history", alliance)
     with_few = _queries(client, url)
     for number in range(20):
-        norm = services.norm_add(alliance=alliance, text=f"Norm {number}", agreed_on=None, by=steward)
-        services.norm_edit(norm=norm, text=f"Norm {number}, edited", agreed_on=None, by=steward)
-    services.norm_move(norm=norm, direction="up", by=steward)
-    services.norm_retire(norm=norm, by=steward)
+        norm = services.norm_add(alliance=alliance, text=f"Norm {number}", agreed_on=None, by=steward_user)
+        services.norm_edit(norm=norm, text=f"Norm {number}, edited", agreed_on=None, by=steward_user)
+    services.norm_move(norm=norm, direction="up", by=steward_user)
+    services.norm_retire(norm=norm, by=steward_user)
 
     with django_assert_max_num_queries(with_few):
         response = client.get(url)
@@ -395,10 +397,10 @@ def test_the_charter_history_makes_the_same_queries_for_3_or_60_changes(
     assert len(response.context["changes"]) == 44
 
 
-def test_each_norm_posts_to_its_own_urls_and_names_its_place_for_screen_readers(client, alliance, steward):
+def test_each_norm_posts_to_its_own_urls_and_names_its_place_for_screen_readers(client, alliance, steward_user):
     first = NormFactory(alliance=alliance, text="Start on time", position=1, agreed_on=date(2026, 3, 3))
     second = NormFactory(alliance=alliance, text="Speak once first", position=2)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     html = client.get(alliance_url("charter_detail", alliance)).content.decode()
     fragment = client.post(alliance_url("norm_move", alliance, pk=second.pk), {"direction": "up"}, headers=HTMX)
@@ -420,10 +422,10 @@ def test_each_norm_posts_to_its_own_urls_and_names_its_place_for_screen_readers(
 
 
 def test_the_charter_makes_the_same_queries_for_2_or_25_norms_and_so_does_its_htmx_list(
-    client, alliance, steward, django_assert_max_num_queries
+    client, alliance, steward_user, django_assert_max_num_queries
 ):
     first = NormFactory.create_batch(2, alliance=alliance, agreed_on=date(2026, 3, 3))
-    client.force_login(steward)
+    client.force_login(steward_user)
     url = alliance_url("charter_detail", alliance)
     move = {"direction": "up"}
     with_two = _queries(client, url)
@@ -439,11 +441,11 @@ def test_the_charter_makes_the_same_queries_for_2_or_25_norms_and_so_does_its_ht
     assert len(response.context["norms"]) == 25
 
 
-def test_the_home_page_shows_the_next_meeting_without_a_query_more(client, alliance, steward, member):
-    client.force_login(member)
+def test_the_home_page_shows_the_next_meeting_without_a_query_more(client, alliance, steward_user, member_user):
+    client.force_login(member_user)
     url = alliance_url("alliance_detail", alliance)
     without = _queries(client, url)
-    facilitator, note_taker = membership_of(alliance, steward), membership_of(alliance, member)
+    facilitator, note_taker = membership_of(alliance, steward_user), membership_of(alliance, member_user)
     meeting = MeetingFactory(alliance=alliance, facilitator=facilitator, note_taker=note_taker)
 
     with_meeting = _queries(client, url)
@@ -457,9 +459,9 @@ def test_the_home_page_shows_the_next_meeting_without_a_query_more(client, allia
 # --- Every page: no permission queries for a member -----------------------------------------------------
 
 
-def test_a_members_pages_ask_nothing_about_permissions(client, alliance, member):
+def test_a_members_pages_ask_nothing_about_permissions(client, alliance, member_user):
     """The menu's operator links are asked for staff only: two permission queries on every page otherwise."""
-    client.force_login(member)
+    client.force_login(member_user)
     for url in (reverse("alliances:alliance_list"), alliance_url("alliance_detail", alliance)):
         client.get(url)
         with CaptureQueriesContext(connection) as queries:

@@ -20,17 +20,17 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # --- Alliance ---------------------------------------------------------------------------------------
 
 
-def test_visible_to_lists_only_alliances_the_user_is_an_active_member_of(alliance, member, outsider):
+def test_visible_to_lists_only_alliances_the_user_is_an_active_member_of(alliance, member_user, outsider):
     other = AllianceFactory()
     former = AllianceFactory()
-    MemberFactory(alliance=former, user=member, is_active=False, end_reason=Member.EndReason.LEFT)
+    MemberFactory(alliance=former, user=member_user, is_active=False, end_reason=Member.EndReason.LEFT)
 
-    assert list(Alliance.objects.visible_to(member)) == [alliance]
+    assert list(Alliance.objects.visible_to(member_user)) == [alliance]
     assert not Alliance.objects.visible_to(outsider).exists()
-    assert other not in Alliance.objects.visible_to(member)
+    assert other not in Alliance.objects.visible_to(member_user)
 
 
-def test_visible_to_an_anonymous_reader_is_empty(alliance, member):
+def test_visible_to_an_anonymous_reader_is_empty(alliance, member_user):
     assert not Alliance.objects.visible_to(AnonymousUser()).exists()
 
 
@@ -65,24 +65,24 @@ def test_database_refuses_a_weekday_beyond_sunday(alliance):
 # --- Member -----------------------------------------------------------------------------------------
 
 
-def test_a_person_is_a_member_of_an_alliance_once(alliance, member):
+def test_a_person_is_a_member_of_an_alliance_once(alliance, member_user):
     with pytest.raises(IntegrityError), transaction.atomic():
-        MemberFactory(alliance=alliance, user=member)
+        MemberFactory(alliance=alliance, user=member_user)
 
 
-def test_database_refuses_a_former_member_holding_the_steward_role(alliance, steward):
+def test_database_refuses_a_former_member_holding_the_steward_role(alliance, steward_user):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Member.objects.filter(user=steward).update(is_active=False)
+        Member.objects.filter(user=steward_user).update(is_active=False)
 
 
-def test_stewards_are_the_active_members_with_the_role(alliance, steward, member):
+def test_stewards_are_the_active_members_with_the_role(alliance, steward_user, member_user):
     MemberFactory(alliance=alliance, is_active=False, is_steward=False)
 
-    assert [m.user for m in Member.objects.filter(alliance=alliance).stewards()] == [steward]
+    assert [m.user for m in Member.objects.filter(alliance=alliance).stewards()] == [steward_user]
     assert Member.objects.filter(alliance=alliance).active().count() == 2
 
 
-def test_members_are_ordered_by_display_name(alliance, steward, member):
+def test_members_are_ordered_by_display_name(alliance, steward_user, member_user):
     MemberFactory(alliance=alliance, user__display_name="Aaron Early")
 
     names = [m.user.display_name for m in Member.objects.filter(alliance=alliance)]

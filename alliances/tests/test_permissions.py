@@ -81,13 +81,13 @@ def _cases(names: set[str] | None = None) -> list:
 
 
 @pytest.fixture
-def targets(alliance, steward) -> dict[str, int]:
+def targets(alliance, steward_user) -> dict[str, int]:
     """One object of each kind a URL can point at, keyed by the entity its URL name starts with."""
     delivery = DeliveryFactory(message__scope=alliance.mail_scope, status=Delivery.Status.FAILED)
     return {
         "norm": NormFactory(alliance=alliance).pk,
         "member": MemberFactory(alliance=alliance, user__display_name="Tom Target").pk,
-        "invitation": InvitationFactory(alliance=alliance, invited_by=steward).pk,
+        "invitation": InvitationFactory(alliance=alliance, invited_by=steward_user).pk,
         "delivery": delivery.pk,
     }
 
@@ -142,9 +142,9 @@ def test_an_outsider_gets_not_found_as_for_an_alliance_that_does_not_exist(
 
 
 @pytest.mark.parametrize(("name", "method"), _cases())
-def test_a_former_member_gets_not_found(client, alliance, steward, member, url_for, name, method):
-    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member), by=steward)
-    client.force_login(member)
+def test_a_former_member_gets_not_found(client, alliance, steward_user, member_user, url_for, name, method):
+    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member_user), by=steward_user)
+    client.force_login(member_user)
 
     response = _request(client, method, url_for(name, alliance.slug))
 
@@ -152,9 +152,9 @@ def test_a_former_member_gets_not_found(client, alliance, steward, member, url_f
 
 
 @pytest.mark.parametrize(("name", "method"), _cases())
-def test_a_member_who_left_gets_not_found(client, alliance, steward, member, url_for, name, method):
-    services.member_leave(member=Member.objects.get(alliance=alliance, user=member))
-    client.force_login(member)
+def test_a_member_who_left_gets_not_found(client, alliance, steward_user, member_user, url_for, name, method):
+    services.member_leave(member=Member.objects.get(alliance=alliance, user=member_user))
+    client.force_login(member_user)
 
     response = _request(client, method, url_for(name, alliance.slug))
 
@@ -173,9 +173,9 @@ def test_an_anonymous_reader_is_sent_to_sign_in(client, alliance, url_for, name,
 
 @pytest.mark.parametrize(("name", "method"), _cases(STEWARD_ONLY))
 def test_a_member_who_is_not_a_steward_is_forbidden_stewards_pages(
-    client, alliance, steward, member, url_for, name, method
+    client, alliance, steward_user, member_user, url_for, name, method
 ):
-    client.force_login(member)
+    client.force_login(member_user)
 
     response = _request(client, method, url_for(name, alliance.slug))
 
@@ -183,8 +183,10 @@ def test_a_member_who_is_not_a_steward_is_forbidden_stewards_pages(
 
 
 @pytest.mark.parametrize(("name", "method"), _cases(MEMBER_PAGES))
-def test_a_member_who_is_not_a_steward_may_use_member_pages(client, alliance, steward, member, url_for, name, method):
-    client.force_login(member)
+def test_a_member_who_is_not_a_steward_may_use_member_pages(
+    client, alliance, steward_user, member_user, url_for, name, method
+):
+    client.force_login(member_user)
 
     response = _request(client, method, url_for(name, alliance.slug))
 
@@ -195,8 +197,8 @@ def test_a_member_who_is_not_a_steward_may_use_member_pages(client, alliance, st
 
 
 @pytest.mark.parametrize(("name", "method"), _cases())
-def test_a_steward_may_use_every_page(client, alliance, steward, member, url_for, name, method):
-    client.force_login(steward)
+def test_a_steward_may_use_every_page(client, alliance, steward_user, member_user, url_for, name, method):
+    client.force_login(steward_user)
 
     response = _request(client, method, url_for(name, alliance.slug))
 
@@ -209,10 +211,12 @@ def test_a_steward_may_use_every_page(client, alliance, steward, member, url_for
         assert response.status_code in (200, 302, 400)
 
 
-def test_a_steward_of_another_alliance_cannot_act_on_this_ones_objects(client, alliance, steward, member, targets):
+def test_a_steward_of_another_alliance_cannot_act_on_this_ones_objects(
+    client, alliance, steward_user, member_user, targets
+):
     other = AllianceFactory()
-    MemberFactory(alliance=other, user=steward, is_steward=True)
-    client.force_login(steward)
+    MemberFactory(alliance=other, user=steward_user, is_steward=True)
+    client.force_login(steward_user)
 
     for name in STEWARD_ONLY:
         if "pk" not in PATTERNS[name].pattern.converters:
@@ -245,18 +249,18 @@ def test_a_reader_with_no_alliance_sees_no_alliance_in_their_list(client, allian
 
 
 def test_the_alliances_a_reader_is_listed_are_exactly_those_whose_pages_open(
-    client, alliance, steward, member, outsider
+    client, alliance, steward_user, member_user, outsider
 ):
     # The list page reads `visible_to`, the alliance pages go through get_membership(): a reader must
     # never see an alliance listed that then answers 404, nor open one that their list leaves out.
     other = AllianceFactory(name="Other Alliance", slug="other-alliance")
-    MemberFactory(alliance=other, user=steward)
+    MemberFactory(alliance=other, user=steward_user)
     left = AllianceFactory(name="Left Alliance", slug="left-alliance")
-    MemberFactory(alliance=left, user=member, is_active=False, end_reason=Member.EndReason.LEFT)
+    MemberFactory(alliance=left, user=member_user, is_active=False, end_reason=Member.EndReason.LEFT)
     alliances = [alliance, other, left]
 
     opened = {}
-    for reader in (steward, member, outsider):
+    for reader in (steward_user, member_user, outsider):
         client.force_login(reader)
         listing = client.get(reverse("alliances:alliance_list")).content.decode()
         listed = {a.slug for a in alliances if f'href="{a.get_absolute_url()}"' in listing}
@@ -346,11 +350,11 @@ def facilitator(alliance) -> Member:
 
 
 @pytest.fixture
-def the_meeting(alliance, steward, member, facilitator) -> Meeting:
+def the_meeting(alliance, steward_user, member_user, facilitator) -> Meeting:
     """An upcoming meeting that the plain member `member` holds no role in."""
     return meeting_services.meeting_schedule(
         alliance=alliance,
-        by=Member.objects.get(alliance=alliance, user=steward),
+        by=Member.objects.get(alliance=alliance, user=steward_user),
         starts_at=timezone.now() + timedelta(days=7),
         duration_minutes=90,
         facilitator=facilitator,
@@ -406,10 +410,10 @@ def test_an_outsider_gets_not_found_for_every_meeting_url(client, alliance, outs
 
 @pytest.mark.parametrize(("name", "method"), _meeting_cases())
 def test_a_former_member_gets_not_found_for_every_meeting_url(
-    client, alliance, steward, member, meeting_url, name, method
+    client, alliance, steward_user, member_user, meeting_url, name, method
 ):
-    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member), by=steward)
-    client.force_login(member)
+    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member_user), by=steward_user)
+    client.force_login(member_user)
 
     response = _request(client, method, meeting_url(name, alliance.slug))
 
@@ -427,8 +431,10 @@ def test_an_anonymous_reader_is_sent_to_sign_in_from_every_meeting_url(client, a
 
 
 @pytest.mark.parametrize(("name", "method"), _meeting_cases(MEETING_EDITOR_ONLY | MEETING_SCHEDULER_ONLY))
-def test_a_member_without_the_role_is_forbidden_to_edit_a_meeting(client, alliance, member, meeting_url, name, method):
-    client.force_login(member)
+def test_a_member_without_the_role_is_forbidden_to_edit_a_meeting(
+    client, alliance, member_user, meeting_url, name, method
+):
+    client.force_login(member_user)
 
     response = _request(client, method, meeting_url(name, alliance.slug))
 
@@ -436,8 +442,8 @@ def test_a_member_without_the_role_is_forbidden_to_edit_a_meeting(client, allian
 
 
 @pytest.mark.parametrize(("name", "method"), _meeting_cases(MEETING_MEMBER_PAGES))
-def test_every_member_reads_meetings_and_sends_apologies(client, alliance, member, meeting_url, name, method):
-    client.force_login(member)
+def test_every_member_reads_meetings_and_sends_apologies(client, alliance, member_user, meeting_url, name, method):
+    client.force_login(member_user)
 
     response = _request(client, method, meeting_url(name, alliance.slug))
 
@@ -448,9 +454,9 @@ def test_every_member_reads_meetings_and_sends_apologies(client, alliance, membe
 @pytest.mark.parametrize("reader", ["facilitator", "steward"])
 @pytest.mark.parametrize(("name", "method"), _meeting_cases())
 def test_the_meetings_facilitator_and_a_steward_may_use_every_meeting_url(
-    client, alliance, steward, facilitator, meeting_url, name, method, reader
+    client, alliance, steward_user, facilitator, meeting_url, name, method, reader
 ):
-    client.force_login(facilitator.user if reader == "facilitator" else steward)
+    client.force_login(facilitator.user if reader == "facilitator" else steward_user)
 
     response = _request(client, method, meeting_url(name, alliance.slug))
 
@@ -465,11 +471,11 @@ def test_the_meetings_facilitator_and_a_steward_may_use_every_meeting_url(
 
 
 def test_a_steward_cannot_reach_another_alliances_meeting_through_their_own_alliance(
-    client, alliance, steward, the_meeting
+    client, alliance, steward_user, the_meeting
 ):
     other = AllianceFactory()
-    MemberFactory(alliance=other, user=steward, is_steward=True)
-    client.force_login(steward)
+    MemberFactory(alliance=other, user=steward_user, is_steward=True)
+    client.force_login(steward_user)
 
     for name, pattern in MEETING_PATTERNS.items():
         if set(pattern.pattern.converters) != {"pk"}:

@@ -28,9 +28,9 @@ def _positions(alliance: Alliance) -> list[int]:
 
 
 @pytest.fixture
-def norms(alliance, steward) -> list[Norm]:
+def norms(alliance, steward_user) -> list[Norm]:
     return [
-        services.norm_add(alliance=alliance, text=text, agreed_on=None, by=steward)
+        services.norm_add(alliance=alliance, text=text, agreed_on=None, by=steward_user)
         for text in ("Start on time", "Everyone speaks once", "Decide by consensus")
     ]
 
@@ -73,207 +73,209 @@ def test_an_alliance_cannot_take_a_slug_its_own_pages_use(db):
 # --- Last steward -----------------------------------------------------------------------------------
 
 
-def test_last_steward_cannot_leave(alliance, steward, member):
+def test_last_steward_cannot_leave(alliance, steward_user, member_user):
     with pytest.raises(AllianceError, match="last steward"):
-        services.member_leave(member=membership_of(alliance, steward))
+        services.member_leave(member=membership_of(alliance, steward_user))
 
-    assert membership_of(alliance, steward).is_active
+    assert membership_of(alliance, steward_user).is_active
 
 
-def test_last_steward_cannot_be_demoted(alliance, steward, member):
+def test_last_steward_cannot_be_demoted(alliance, steward_user, member_user):
     with pytest.raises(AllianceError, match="at least one steward"):
-        services.member_set_steward(member=membership_of(alliance, steward), is_steward=False, by=steward)
+        services.member_set_steward(member=membership_of(alliance, steward_user), is_steward=False, by=steward_user)
 
-    assert membership_of(alliance, steward).is_steward
+    assert membership_of(alliance, steward_user).is_steward
 
 
-def test_last_steward_cannot_be_deactivated(alliance, steward, member):
+def test_last_steward_cannot_be_deactivated(alliance, steward_user, member_user):
     with pytest.raises(AllianceError, match="last steward"):
-        services.member_deactivate(member=membership_of(alliance, steward), by=steward)
+        services.member_deactivate(member=membership_of(alliance, steward_user), by=steward_user)
 
-    assert membership_of(alliance, steward).is_active
-
-
-def test_steward_can_leave_once_another_steward_exists(alliance, steward, member):
-    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
-
-    services.member_leave(member=membership_of(alliance, steward))
-
-    assert not membership_of(alliance, steward).is_active
-    assert [m.user for m in Member.objects.filter(alliance=alliance).stewards()] == [member]
+    assert membership_of(alliance, steward_user).is_active
 
 
-def test_steward_can_be_demoted_once_another_steward_exists(alliance, steward, member):
-    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
+def test_steward_can_leave_once_another_steward_exists(alliance, steward_user, member_user):
+    services.member_set_steward(member=membership_of(alliance, member_user), is_steward=True, by=steward_user)
 
-    services.member_set_steward(member=membership_of(alliance, steward), is_steward=False, by=member)
+    services.member_leave(member=membership_of(alliance, steward_user))
 
-    assert not membership_of(alliance, steward).is_steward
-    assert membership_of(alliance, member).is_steward
+    assert not membership_of(alliance, steward_user).is_active
+    assert [m.user for m in Member.objects.filter(alliance=alliance).stewards()] == [member_user]
 
 
-def test_steward_can_be_deactivated_once_another_steward_exists(alliance, steward, member):
-    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
+def test_steward_can_be_demoted_once_another_steward_exists(alliance, steward_user, member_user):
+    services.member_set_steward(member=membership_of(alliance, member_user), is_steward=True, by=steward_user)
 
-    services.member_deactivate(member=membership_of(alliance, steward), by=member)
+    services.member_set_steward(member=membership_of(alliance, steward_user), is_steward=False, by=member_user)
 
-    ended = membership_of(alliance, steward)
+    assert not membership_of(alliance, steward_user).is_steward
+    assert membership_of(alliance, member_user).is_steward
+
+
+def test_steward_can_be_deactivated_once_another_steward_exists(alliance, steward_user, member_user):
+    services.member_set_steward(member=membership_of(alliance, member_user), is_steward=True, by=steward_user)
+
+    services.member_deactivate(member=membership_of(alliance, steward_user), by=member_user)
+
+    ended = membership_of(alliance, steward_user)
     assert not ended.is_active
     assert not ended.is_steward
 
 
-def test_a_former_member_cannot_be_made_steward(alliance, steward, member):
-    services.member_leave(member=membership_of(alliance, member))
+def test_a_former_member_cannot_be_made_steward(alliance, steward_user, member_user):
+    services.member_leave(member=membership_of(alliance, member_user))
 
     with pytest.raises(AllianceError, match="former member"):
-        services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
+        services.member_set_steward(member=membership_of(alliance, member_user), is_steward=True, by=steward_user)
 
 
-def test_a_member_of_another_alliance_does_not_count_as_a_second_steward(alliance, steward):
+def test_a_member_of_another_alliance_does_not_count_as_a_second_steward(alliance, steward_user):
     MemberFactory(alliance=AllianceFactory(), is_steward=True)
 
     with pytest.raises(AllianceError):
-        services.member_leave(member=membership_of(alliance, steward))
+        services.member_leave(member=membership_of(alliance, steward_user))
 
 
 # --- Leaving and deactivation -----------------------------------------------------------------------
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_member_who_leaves_keeps_the_row_and_loses_access(alliance, steward, member):
-    services.member_leave(member=membership_of(alliance, member))
+def test_a_member_who_leaves_keeps_the_row_and_loses_access(alliance, steward_user, member_user):
+    services.member_leave(member=membership_of(alliance, member_user))
 
-    row = membership_of(alliance, member)
+    row = membership_of(alliance, member_user)
     assert not row.is_active
     assert row.end_reason == Member.EndReason.LEFT
-    assert row.ended_by == member
+    assert row.ended_by == member_user
     assert row.ended_at == NOW
-    assert not Alliance.objects.visible_to(member).exists()
+    assert not Alliance.objects.visible_to(member_user).exists()
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_deactivated_member_keeps_the_row_and_loses_access(alliance, steward, member):
-    services.member_deactivate(member=membership_of(alliance, member), by=steward)
+def test_a_deactivated_member_keeps_the_row_and_loses_access(alliance, steward_user, member_user):
+    services.member_deactivate(member=membership_of(alliance, member_user), by=steward_user)
 
-    row = membership_of(alliance, member)
+    row = membership_of(alliance, member_user)
     assert not row.is_active
     assert row.end_reason == Member.EndReason.DEACTIVATED
-    assert row.ended_by == steward
+    assert row.ended_by == steward_user
     assert row.ended_at == NOW
-    assert not Alliance.objects.visible_to(member).exists()
+    assert not Alliance.objects.visible_to(member_user).exists()
 
 
-def test_deactivating_a_former_member_again_changes_nothing(alliance, steward, member):
-    services.member_leave(member=membership_of(alliance, member))
-    ended_at = membership_of(alliance, member).ended_at
+def test_deactivating_a_former_member_again_changes_nothing(alliance, steward_user, member_user):
+    services.member_leave(member=membership_of(alliance, member_user))
+    ended_at = membership_of(alliance, member_user).ended_at
 
-    services.member_deactivate(member=membership_of(alliance, member), by=steward)
+    services.member_deactivate(member=membership_of(alliance, member_user), by=steward_user)
 
-    row = membership_of(alliance, member)
+    row = membership_of(alliance, member_user)
     assert row.end_reason == Member.EndReason.LEFT
-    assert row.ended_by == member
+    assert row.ended_by == member_user
     assert row.ended_at == ended_at
 
 
-def test_member_sets_the_organisation_they_represent(alliance, member):
-    services.member_set_organisation(member=membership_of(alliance, member), organisation="Friends of the Library")
+def test_member_sets_the_organisation_they_represent(alliance, member_user):
+    services.member_set_organisation(member=membership_of(alliance, member_user), organisation="Friends of the Library")
 
-    assert membership_of(alliance, member).organisation == "Friends of the Library"
+    assert membership_of(alliance, member_user).organisation == "Friends of the Library"
 
 
 # --- Norms ------------------------------------------------------------------------------------------
 
 
-def test_adding_a_norm_appends_it_at_the_end(alliance, steward, norms):
-    added = services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward)
+def test_adding_a_norm_appends_it_at_the_end(alliance, steward_user, norms):
+    added = services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward_user)
 
     assert added.position == 4
     assert _texts(alliance) == ["Start on time", "Everyone speaks once", "Decide by consensus", "Phones away"]
-    assert added.created_by == steward
+    assert added.created_by == steward_user
 
 
-def test_adding_a_norm_after_a_retirement_still_appends_it_at_the_end(alliance, steward, norms):
-    services.norm_retire(norm=norms[0], by=steward)
+def test_adding_a_norm_after_a_retirement_still_appends_it_at_the_end(alliance, steward_user, norms):
+    services.norm_retire(norm=norms[0], by=steward_user)
 
-    services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward)
+    services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward_user)
 
     assert _texts(alliance) == ["Everyone speaks once", "Decide by consensus", "Phones away"]
     assert _positions(alliance) == [1, 2, 3]
 
 
-def test_moving_a_norm_up_swaps_it_with_the_one_above(alliance, steward, norms):
-    moved = services.norm_move(norm=norms[2], direction="up", by=steward)
+def test_moving_a_norm_up_swaps_it_with_the_one_above(alliance, steward_user, norms):
+    moved = services.norm_move(norm=norms[2], direction="up", by=steward_user)
 
     assert moved.position == 2
     assert _texts(alliance) == ["Start on time", "Decide by consensus", "Everyone speaks once"]
     assert _positions(alliance) == [1, 2, 3]
 
 
-def test_moving_a_norm_down_swaps_it_with_the_one_below(alliance, steward, norms):
-    services.norm_move(norm=norms[0], direction="down", by=steward)
+def test_moving_a_norm_down_swaps_it_with_the_one_below(alliance, steward_user, norms):
+    services.norm_move(norm=norms[0], direction="down", by=steward_user)
 
     assert _texts(alliance) == ["Everyone speaks once", "Start on time", "Decide by consensus"]
 
 
-def test_moving_the_first_norm_up_or_the_last_down_changes_nothing(alliance, steward, norms):
-    services.norm_move(norm=norms[0], direction="up", by=steward)
-    services.norm_move(norm=norms[2], direction="down", by=steward)
+def test_moving_the_first_norm_up_or_the_last_down_changes_nothing(alliance, steward_user, norms):
+    services.norm_move(norm=norms[0], direction="up", by=steward_user)
+    services.norm_move(norm=norms[2], direction="down", by=steward_user)
 
     assert _texts(alliance) == ["Start on time", "Everyone speaks once", "Decide by consensus"]
     assert not CharterChange.objects.filter(kind=CharterChange.Kind.NORM_MOVED).exists()
 
 
-def test_moving_a_norm_needs_up_or_down(alliance, steward, norms):
+def test_moving_a_norm_needs_up_or_down(alliance, steward_user, norms):
     with pytest.raises(AllianceError):
-        services.norm_move(norm=norms[1], direction="sideways", by=steward)
+        services.norm_move(norm=norms[1], direction="sideways", by=steward_user)
 
 
-def test_a_retired_norm_cannot_be_moved(alliance, steward, norms):
-    services.norm_retire(norm=norms[1], by=steward)
+def test_a_retired_norm_cannot_be_moved(alliance, steward_user, norms):
+    services.norm_retire(norm=norms[1], by=steward_user)
 
     with pytest.raises(AllianceError, match="retired"):
-        services.norm_move(norm=norms[1], direction="up", by=steward)
+        services.norm_move(norm=norms[1], direction="up", by=steward_user)
 
 
-def test_moving_a_norm_skips_over_retired_ones(alliance, steward, norms):
-    services.norm_retire(norm=norms[1], by=steward)
+def test_moving_a_norm_skips_over_retired_ones(alliance, steward_user, norms):
+    services.norm_retire(norm=norms[1], by=steward_user)
 
-    services.norm_move(norm=norms[2], direction="up", by=steward)
+    services.norm_move(norm=norms[2], direction="up", by=steward_user)
 
     assert _texts(alliance) == ["Decide by consensus", "Start on time"]
 
 
 @time_machine.travel(NOW, tick=False)
-def test_retiring_a_norm_removes_it_from_the_list_renumbers_the_rest_and_keeps_it(alliance, steward, norms):
-    services.norm_retire(norm=norms[0], by=steward)
+def test_retiring_a_norm_removes_it_from_the_list_renumbers_the_rest_and_keeps_it(alliance, steward_user, norms):
+    services.norm_retire(norm=norms[0], by=steward_user)
 
     assert _texts(alliance) == ["Everyone speaks once", "Decide by consensus"]
     assert _positions(alliance) == [1, 2]
     retired = Norm.objects.get(pk=norms[0].pk)
     assert retired.is_retired
     assert retired.retired_at == NOW
-    assert retired.retired_by == steward
+    assert retired.retired_by == steward_user
     assert retired.text == "Start on time"
 
 
-def test_retiring_a_norm_twice_records_it_once(alliance, steward, norms):
-    services.norm_retire(norm=norms[0], by=steward)
-    services.norm_retire(norm=Norm.objects.get(pk=norms[0].pk), by=steward)
+def test_retiring_a_norm_twice_records_it_once(alliance, steward_user, norms):
+    services.norm_retire(norm=norms[0], by=steward_user)
+    services.norm_retire(norm=Norm.objects.get(pk=norms[0].pk), by=steward_user)
 
     assert CharterChange.objects.filter(kind=CharterChange.Kind.NORM_RETIRED).count() == 1
 
 
-def test_a_retired_norm_cannot_be_edited(alliance, steward, norms):
-    services.norm_retire(norm=norms[0], by=steward)
+def test_a_retired_norm_cannot_be_edited(alliance, steward_user, norms):
+    services.norm_retire(norm=norms[0], by=steward_user)
 
     with pytest.raises(AllianceError, match="retired"):
-        services.norm_edit(norm=Norm.objects.get(pk=norms[0].pk), text="Changed", agreed_on=None, by=steward)
+        services.norm_edit(norm=Norm.objects.get(pk=norms[0].pk), text="Changed", agreed_on=None, by=steward_user)
 
     assert Norm.objects.get(pk=norms[0].pk).text == "Start on time"
 
 
-def test_editing_a_norm_keeps_its_place(alliance, steward, norms):
-    services.norm_edit(norm=norms[1], text="Everyone speaks before anyone speaks twice", agreed_on=None, by=steward)
+def test_editing_a_norm_keeps_its_place(alliance, steward_user, norms):
+    services.norm_edit(
+        norm=norms[1], text="Everyone speaks before anyone speaks twice", agreed_on=None, by=steward_user
+    )
 
     assert _texts(alliance) == ["Start on time", "Everyone speaks before anyone speaks twice", "Decide by consensus"]
 
@@ -286,11 +288,11 @@ def _only_change(alliance: Alliance, kind: str) -> CharterChange:
 
 
 @time_machine.travel(NOW, tick=False)
-def test_setting_the_purpose_records_who_when_before_and_after(alliance, steward):
+def test_setting_the_purpose_records_who_when_before_and_after(alliance, steward_user):
     old = alliance.purpose
 
     services.charter_set_purpose(
-        alliance=alliance, purpose="Every child reads.", agreed_on=date(2026, 2, 1), by=steward
+        alliance=alliance, purpose="Every child reads.", agreed_on=date(2026, 2, 1), by=steward_user
     )
 
     alliance.refresh_from_db()
@@ -298,7 +300,7 @@ def test_setting_the_purpose_records_who_when_before_and_after(alliance, steward
     assert alliance.purpose_agreed_on == date(2026, 2, 1)
     change = _only_change(alliance, CharterChange.Kind.PURPOSE)
     assert (change.changed_by, change.changed_at, change.before, change.after) == (
-        steward,
+        steward_user,
         NOW,
         old,
         "Every child reads.",
@@ -306,72 +308,72 @@ def test_setting_the_purpose_records_who_when_before_and_after(alliance, steward
 
 
 @time_machine.travel(NOW, tick=False)
-def test_adding_a_norm_records_who_when_and_the_text(alliance, steward):
-    norm = services.norm_add(alliance=alliance, text="Start on time", agreed_on=None, by=steward)
+def test_adding_a_norm_records_who_when_and_the_text(alliance, steward_user):
+    norm = services.norm_add(alliance=alliance, text="Start on time", agreed_on=None, by=steward_user)
 
     change = _only_change(alliance, CharterChange.Kind.NORM_ADDED)
     assert (change.norm, change.changed_by, change.changed_at, change.before, change.after) == (
         norm,
-        steward,
+        steward_user,
         NOW,
         "",
         "Start on time",
     )
 
 
-def test_editing_a_norm_records_the_text_before_and_after(alliance, steward, norms):
-    services.norm_edit(norm=norms[0], text="Start and end on time", agreed_on=None, by=steward)
+def test_editing_a_norm_records_the_text_before_and_after(alliance, steward_user, norms):
+    services.norm_edit(norm=norms[0], text="Start and end on time", agreed_on=None, by=steward_user)
 
     change = _only_change(alliance, CharterChange.Kind.NORM_EDITED)
     assert (change.norm, change.changed_by, change.before, change.after) == (
         norms[0],
-        steward,
+        steward_user,
         "Start on time",
         "Start and end on time",
     )
 
 
-def test_editing_only_the_agreement_date_of_a_norm_records_no_text_change(alliance, steward, norms):
-    services.norm_edit(norm=norms[0], text="Start on time", agreed_on=date(2026, 1, 5), by=steward)
+def test_editing_only_the_agreement_date_of_a_norm_records_no_text_change(alliance, steward_user, norms):
+    services.norm_edit(norm=norms[0], text="Start on time", agreed_on=date(2026, 1, 5), by=steward_user)
 
     assert Norm.objects.get(pk=norms[0].pk).agreed_on == date(2026, 1, 5)
     assert not CharterChange.objects.filter(kind=CharterChange.Kind.NORM_EDITED).exists()
 
 
-def test_moving_a_norm_records_its_old_and_new_position(alliance, steward, norms):
-    services.norm_move(norm=norms[2], direction="up", by=steward)
+def test_moving_a_norm_records_its_old_and_new_position(alliance, steward_user, norms):
+    services.norm_move(norm=norms[2], direction="up", by=steward_user)
 
     change = _only_change(alliance, CharterChange.Kind.NORM_MOVED)
-    assert (change.norm, change.changed_by, change.before, change.after) == (norms[2], steward, "3", "2")
+    assert (change.norm, change.changed_by, change.before, change.after) == (norms[2], steward_user, "3", "2")
 
 
-def test_retiring_a_norm_records_its_text(alliance, steward, norms):
-    services.norm_retire(norm=norms[1], by=steward)
+def test_retiring_a_norm_records_its_text(alliance, steward_user, norms):
+    services.norm_retire(norm=norms[1], by=steward_user)
 
     change = _only_change(alliance, CharterChange.Kind.NORM_RETIRED)
     assert (change.norm, change.changed_by, change.before, change.after) == (
         norms[1],
-        steward,
+        steward_user,
         "Everyone speaks once",
         "",
     )
 
 
 @time_machine.travel(NOW, tick=False)
-def test_setting_the_logistics_records_a_readable_before_and_after(alliance, steward):
+def test_setting_the_logistics_records_a_readable_before_and_after(alliance, steward_user):
     services.charter_set_logistics(
-        alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY, meeting_weekday=Alliance.Weekday.TUESDAY
+        alliance=alliance, by=steward_user, cadence=Alliance.Cadence.WEEKLY, meeting_weekday=Alliance.Weekday.TUESDAY
     )
     services.charter_set_logistics(
         alliance=alliance,
-        by=steward,
+        by=steward_user,
         cadence=Alliance.Cadence.MONTHLY,
         meeting_time=time(18, 30),
         meeting_duration_minutes=90,
     )
 
     latest = CharterChange.objects.filter(alliance=alliance, kind=CharterChange.Kind.LOGISTICS).first()
-    assert latest.changed_by == steward
+    assert latest.changed_by == steward_user
     assert latest.changed_at == NOW
     # Values, not sentences in the saving steward's language: each reader gets them in their own.
     assert latest.before_values["cadence"] == "weekly"
@@ -385,11 +387,11 @@ def test_setting_the_logistics_records_a_readable_before_and_after(alliance, ste
     assert CharterChange.objects.filter(kind=CharterChange.Kind.LOGISTICS).count() == 2
 
 
-def test_logistics_history_is_recorded_in_no_language_and_read_in_the_readers(alliance, steward):
+def test_logistics_history_is_recorded_in_no_language_and_read_in_the_readers(alliance, steward_user):
     # A Spanish steward saves; the history holds no Spanish words, and an English reader reads English.
     with translation.override("es"):
         services.charter_set_logistics(
-            alliance=alliance, by=steward, cadence=Alliance.Cadence.MONTHLY, time_zone="America/New_York"
+            alliance=alliance, by=steward_user, cadence=Alliance.Cadence.MONTHLY, time_zone="America/New_York"
         )
     change = CharterChange.objects.get(kind=CharterChange.Kind.LOGISTICS)
 
@@ -408,18 +410,18 @@ def test_logistics_history_is_recorded_in_no_language_and_read_in_the_readers(al
     assert spanish[1][2] == "Estados Unidos — Nueva York"
 
 
-def test_saving_unchanged_logistics_records_no_change(alliance, steward):
-    services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
+def test_saving_unchanged_logistics_records_no_change(alliance, steward_user):
+    services.charter_set_logistics(alliance=alliance, by=steward_user, cadence=Alliance.Cadence.WEEKLY)
 
-    services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
+    services.charter_set_logistics(alliance=alliance, by=steward_user, cadence=Alliance.Cadence.WEEKLY)
 
     assert CharterChange.objects.filter(kind=CharterChange.Kind.LOGISTICS).count() == 1
 
 
-def test_a_custom_cadence_requires_a_description(alliance, steward):
+def test_a_custom_cadence_requires_a_description(alliance, steward_user):
     with pytest.raises(AllianceError, match="how often"):
         services.charter_set_logistics(
-            alliance=alliance, by=steward, cadence=Alliance.Cadence.CUSTOM, cadence_custom=""
+            alliance=alliance, by=steward_user, cadence=Alliance.Cadence.CUSTOM, cadence_custom=""
         )
 
     alliance.refresh_from_db()
@@ -427,22 +429,22 @@ def test_a_custom_cadence_requires_a_description(alliance, steward):
     assert not CharterChange.objects.exists()
 
 
-def test_a_custom_cadence_with_a_description_is_saved(alliance, steward):
+def test_a_custom_cadence_with_a_description_is_saved(alliance, steward_user):
     services.charter_set_logistics(
-        alliance=alliance, by=steward, cadence=Alliance.Cadence.CUSTOM, cadence_custom="first Tuesday"
+        alliance=alliance, by=steward_user, cadence=Alliance.Cadence.CUSTOM, cadence_custom="first Tuesday"
     )
 
     alliance.refresh_from_db()
     assert alliance.cadence_display == "first Tuesday"
 
 
-def test_choosing_a_regular_cadence_drops_the_custom_description(alliance, steward):
+def test_choosing_a_regular_cadence_drops_the_custom_description(alliance, steward_user):
     services.charter_set_logistics(
-        alliance=alliance, by=steward, cadence=Alliance.Cadence.CUSTOM, cadence_custom="first Tuesday"
+        alliance=alliance, by=steward_user, cadence=Alliance.Cadence.CUSTOM, cadence_custom="first Tuesday"
     )
 
     services.charter_set_logistics(
-        alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY, cadence_custom="first Tuesday"
+        alliance=alliance, by=steward_user, cadence=Alliance.Cadence.WEEKLY, cadence_custom="first Tuesday"
     )
 
     alliance.refresh_from_db()
@@ -454,22 +456,22 @@ def test_choosing_a_regular_cadence_drops_the_custom_description(alliance, stewa
 # services re-read the row under a lock, so the history's "before" is still the saved value.
 
 
-def test_setting_the_purpose_records_the_saved_purpose_as_before_even_from_a_changed_instance(alliance, steward):
+def test_setting_the_purpose_records_the_saved_purpose_as_before_even_from_a_changed_instance(alliance, steward_user):
     alliance.purpose = "Typed into the form"
 
-    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward)
+    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward_user)
 
     change = _only_change(alliance, CharterChange.Kind.PURPOSE)
     assert change.before == "Every child in the barrio reads by the end of third grade."
     assert change.after == "Every child reads."
 
 
-def test_setting_the_logistics_records_the_saved_values_as_before_even_from_a_changed_instance(alliance, steward):
-    services.charter_set_logistics(alliance=alliance, by=steward, venue_address="Biblioteca")
+def test_setting_the_logistics_records_the_saved_values_as_before_even_from_a_changed_instance(alliance, steward_user):
+    services.charter_set_logistics(alliance=alliance, by=steward_user, venue_address="Biblioteca")
     alliance.venue_address = "Typed into the form"
     alliance.cadence = Alliance.Cadence.MONTHLY
 
-    services.charter_set_logistics(alliance=alliance, by=steward, venue_address="Plaza")
+    services.charter_set_logistics(alliance=alliance, by=steward_user, venue_address="Plaza")
 
     latest = CharterChange.objects.filter(kind=CharterChange.Kind.LOGISTICS).first()
     assert latest.before_values["venue_address"] == "Biblioteca"
@@ -479,93 +481,95 @@ def test_setting_the_logistics_records_the_saved_values_as_before_even_from_a_ch
     assert Alliance.objects.get(pk=alliance.pk).cadence == ""
 
 
-def test_editing_a_norm_records_the_saved_text_as_before_even_from_a_changed_instance(alliance, steward, norms):
+def test_editing_a_norm_records_the_saved_text_as_before_even_from_a_changed_instance(alliance, steward_user, norms):
     norms[0].text = "Typed into the form"
 
-    services.norm_edit(norm=norms[0], text="Start and end on time", agreed_on=None, by=steward)
+    services.norm_edit(norm=norms[0], text="Start and end on time", agreed_on=None, by=steward_user)
 
     change = _only_change(alliance, CharterChange.Kind.NORM_EDITED)
     assert (change.before, change.after) == ("Start on time", "Start and end on time")
 
 
-def test_a_norm_retired_after_it_was_loaded_cannot_be_edited(alliance, steward, norms):
+def test_a_norm_retired_after_it_was_loaded_cannot_be_edited(alliance, steward_user, norms):
     stale = Norm.objects.get(pk=norms[0].pk)
-    services.norm_retire(norm=norms[0], by=steward)
+    services.norm_retire(norm=norms[0], by=steward_user)
 
     with pytest.raises(AllianceError, match="retired"):
-        services.norm_edit(norm=stale, text="Changed", agreed_on=None, by=steward)
+        services.norm_edit(norm=stale, text="Changed", agreed_on=None, by=steward_user)
 
     assert Norm.objects.get(pk=norms[0].pk).text == "Start on time"
 
 
-def test_a_membership_that_ended_after_it_was_loaded_cannot_change_its_organisation(alliance, steward, member):
-    stale = membership_of(alliance, member)
-    services.member_leave(member=membership_of(alliance, member))
+def test_a_membership_that_ended_after_it_was_loaded_cannot_change_its_organisation(
+    alliance, steward_user, member_user
+):
+    stale = membership_of(alliance, member_user)
+    services.member_leave(member=membership_of(alliance, member_user))
 
     with pytest.raises(AllianceError, match="no longer a member"):
         services.member_set_organisation(member=stale, organisation="PTA")
 
-    assert membership_of(alliance, member).organisation == ""
+    assert membership_of(alliance, member_user).organisation == ""
 
 
 @pytest.mark.skipif(not connection.features.has_select_for_update, reason="SQLite has no row locks (CI: PostgreSQL)")
-def test_charter_services_lock_the_row_they_read_before(alliance, steward, norms):
+def test_charter_services_lock_the_row_they_read_before(alliance, steward_user, norms):
     # The "before" read and the write must not interleave with another steward's save.
     with CaptureQueriesContext(connection) as queries:
-        services.charter_set_purpose(alliance=alliance, purpose="New", agreed_on=None, by=steward)
-        services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
-        services.norm_edit(norm=norms[0], text="Changed", agreed_on=None, by=steward)
-        services.member_set_organisation(member=membership_of(alliance, steward), organisation="PTA")
+        services.charter_set_purpose(alliance=alliance, purpose="New", agreed_on=None, by=steward_user)
+        services.charter_set_logistics(alliance=alliance, by=steward_user, cadence=Alliance.Cadence.WEEKLY)
+        services.norm_edit(norm=norms[0], text="Changed", agreed_on=None, by=steward_user)
+        services.member_set_organisation(member=membership_of(alliance, steward_user), organisation="PTA")
 
     locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
     assert len(locking) == 4, locking
 
 
-def test_norm_services_refuse_a_text_over_the_limit(alliance, steward, norms):
+def test_norm_services_refuse_a_text_over_the_limit(alliance, steward_user, norms):
     with pytest.raises(AllianceError, match="at most 1,000 characters"):
-        services.norm_add(alliance=alliance, text="x" * 1001, agreed_on=None, by=steward)
+        services.norm_add(alliance=alliance, text="x" * 1001, agreed_on=None, by=steward_user)
     with pytest.raises(AllianceError, match="this one has 1,200"):
-        services.norm_edit(norm=norms[0], text="x" * 1200, agreed_on=None, by=steward)
+        services.norm_edit(norm=norms[0], text="x" * 1200, agreed_on=None, by=steward_user)
 
     assert _texts(alliance) == ["Start on time", "Everyone speaks once", "Decide by consensus"]
 
 
-def test_logistics_accept_only_logistics_fields(alliance, steward):
+def test_logistics_accept_only_logistics_fields(alliance, steward_user):
     with pytest.raises(TypeError):
-        services.charter_set_logistics(alliance=alliance, by=steward, name="Renamed")
+        services.charter_set_logistics(alliance=alliance, by=steward_user, name="Renamed")
 
 
 # --- Invitations ------------------------------------------------------------------------------------
 
 
-def test_an_invitation_is_stored_for_the_normalised_address(alliance, steward):
-    invitation = services.invitation_create(alliance=alliance, email="  Ana@Example.ORG ", invited_by=steward)
+def test_an_invitation_is_stored_for_the_normalised_address(alliance, steward_user):
+    invitation = services.invitation_create(alliance=alliance, email="  Ana@Example.ORG ", invited_by=steward_user)
 
     assert invitation.email == "ana@example.org"
     assert invitation.status == Invitation.Status.PENDING
-    assert invitation.invited_by == steward
+    assert invitation.invited_by == steward_user
 
 
-def test_an_active_member_cannot_be_invited(alliance, steward, member):
+def test_an_active_member_cannot_be_invited(alliance, steward_user, member_user):
     with pytest.raises(AllianceError, match="already a member"):
-        services.invitation_create(alliance=alliance, email=member.email.upper(), invited_by=steward)
+        services.invitation_create(alliance=alliance, email=member_user.email.upper(), invited_by=steward_user)
 
     assert not Invitation.objects.exists()
 
 
-def test_an_address_with_a_pending_invitation_cannot_be_invited_again(alliance, steward):
-    services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
+def test_an_address_with_a_pending_invitation_cannot_be_invited_again(alliance, steward_user):
+    services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward_user)
 
     with pytest.raises(AllianceError, match="already been invited"):
-        services.invitation_create(alliance=alliance, email="ANA@example.org", invited_by=steward)
+        services.invitation_create(alliance=alliance, email="ANA@example.org", invited_by=steward_user)
 
     assert Invitation.objects.count() == 1
 
 
-def test_an_expired_invitation_makes_way_for_a_new_one(alliance, steward):
+def test_an_expired_invitation_makes_way_for_a_new_one(alliance, steward_user):
     old = InvitationFactory(alliance=alliance, email="ana@example.org", expires_at=timezone.now())
 
-    new = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
+    new = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward_user)
 
     old.refresh_from_db()
     assert old.status == Invitation.Status.CANCELLED
@@ -573,18 +577,18 @@ def test_an_expired_invitation_makes_way_for_a_new_one(alliance, steward):
     assert new.token != old.token
 
 
-def test_a_batch_skips_members_and_invited_addresses_and_invites_the_rest(alliance, steward, member):
+def test_a_batch_skips_members_and_invited_addresses_and_invites_the_rest(alliance, steward_user, member_user):
     InvitationFactory(alliance=alliance, email="ben@example.org")
 
     results = services.invitations_create(
         alliance=alliance,
-        emails=["ana@example.org", member.email, "BEN@example.org", "cai@example.org"],
-        invited_by=steward,
+        emails=["ana@example.org", member_user.email, "BEN@example.org", "cai@example.org"],
+        invited_by=steward_user,
     )
 
     assert [(r.email, r.skipped) for r in results] == [
         ("ana@example.org", None),
-        (member.email, services.InvitationSkip.ALREADY_MEMBER),
+        (member_user.email, services.InvitationSkip.ALREADY_MEMBER),
         ("ben@example.org", services.InvitationSkip.ALREADY_INVITED),
         ("cai@example.org", None),
     ]
@@ -595,25 +599,27 @@ def test_a_batch_skips_members_and_invited_addresses_and_invites_the_rest(allian
     ]
 
 
-def test_a_batch_with_an_address_too_long_for_the_column_invites_nobody(alliance, steward):
+def test_a_batch_with_an_address_too_long_for_the_column_invites_nobody(alliance, steward_user):
     too_long = "a" * 64 + "@" + "b" * 186 + ".org"  # 255 characters: a valid address the column cannot hold
 
     with pytest.raises(AllianceError, match="at most 254 characters"):
-        services.invitations_create(alliance=alliance, emails=["ana@example.org", too_long], invited_by=steward)
+        services.invitations_create(alliance=alliance, emails=["ana@example.org", too_long], invited_by=steward_user)
 
     assert not Invitation.objects.exists()
 
 
-def test_an_invitation_is_in_the_alliance_language_unless_the_steward_chooses_another(alliance, steward):
+def test_an_invitation_is_in_the_alliance_language_unless_the_steward_chooses_another(alliance, steward_user):
     alliance.language = "es"
     alliance.save()
 
-    default = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
-    chosen = services.invitation_create(alliance=alliance, email="ben@example.org", invited_by=steward, language="en")
+    default = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward_user)
+    chosen = services.invitation_create(
+        alliance=alliance, email="ben@example.org", invited_by=steward_user, language="en"
+    )
 
     assert (default.language, chosen.language) == ("es", "en")
     with pytest.raises(AllianceError, match="Choose a language"):
-        services.invitation_create(alliance=alliance, email="cai@example.org", invited_by=steward, language="fr")
+        services.invitation_create(alliance=alliance, email="cai@example.org", invited_by=steward_user, language="fr")
 
 
 def test_a_new_alliance_invites_in_its_founders_language(db):
@@ -624,27 +630,27 @@ def test_a_new_alliance_invites_in_its_founders_language(db):
     assert alliance.language == "es"
 
 
-def test_a_cancelled_invitation_cannot_be_cancelled_or_resent(alliance, steward):
-    invitation = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward)
-    services.invitation_cancel(invitation=invitation, by=steward)
+def test_a_cancelled_invitation_cannot_be_cancelled_or_resent(alliance, steward_user):
+    invitation = services.invitation_create(alliance=alliance, email="ana@example.org", invited_by=steward_user)
+    services.invitation_cancel(invitation=invitation, by=steward_user)
 
     with pytest.raises(AllianceError):
-        services.invitation_cancel(invitation=invitation, by=steward)
+        services.invitation_cancel(invitation=invitation, by=steward_user)
     with pytest.raises(AllianceError):
-        services.invitation_resend(invitation=invitation, by=steward)
+        services.invitation_resend(invitation=invitation, by=steward_user)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_resending_gives_a_new_token_and_a_fresh_fourteen_days(alliance, steward):
+def test_resending_gives_a_new_token_and_a_fresh_fourteen_days(alliance, steward_user):
     invitation = InvitationFactory(alliance=alliance, expires_at=NOW + timedelta(days=1))
     old_token = invitation.token
 
-    services.invitation_resend(invitation=invitation, by=steward)
+    services.invitation_resend(invitation=invitation, by=steward_user)
 
     invitation.refresh_from_db()
     assert invitation.token != old_token
     assert invitation.expires_at == NOW + timedelta(days=14)
-    assert invitation.invited_by == steward
+    assert invitation.invited_by == steward_user
 
 
 @pytest.mark.parametrize(
@@ -689,10 +695,10 @@ def test_accepting_an_invitation_sent_to_your_address_confirms_it(alliance):
 
 
 @pytest.mark.parametrize("who", ["outsider", "member", "removed"])
-def test_only_the_invited_address_can_accept(alliance, steward, outsider, member, who):
+def test_only_the_invited_address_can_accept(alliance, steward_user, outsider, member_user, who):
     if who == "removed":
-        services.member_deactivate(member=membership_of(alliance, member), by=steward)
-    user = outsider if who == "outsider" else member
+        services.member_deactivate(member=membership_of(alliance, member_user), by=steward_user)
+    user = outsider if who == "outsider" else member_user
     invitation = InvitationFactory(alliance=alliance, email="someone-else@example.org")
 
     with pytest.raises(PermissionDenied):
@@ -703,28 +709,28 @@ def test_only_the_invited_address_can_accept(alliance, steward, outsider, member
     assert Member.objects.active().filter(alliance=alliance, user=user).count() == (who == "member")
 
 
-def test_an_active_member_cannot_accept_another_invitation(alliance, member):
-    invitation = InvitationFactory(alliance=alliance, email=member.email)
+def test_an_active_member_cannot_accept_another_invitation(alliance, member_user):
+    invitation = InvitationFactory(alliance=alliance, email=member_user.email)
 
     with pytest.raises(AllianceError, match="already a member"):
-        services.invitation_accept(invitation=invitation, user=member)
+        services.invitation_accept(invitation=invitation, user=member_user)
 
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.PENDING
 
 
-def test_a_former_member_who_accepts_comes_back_as_the_same_row(alliance, steward, member):
-    old = membership_of(alliance, member)
-    services.member_deactivate(member=old, by=steward)
-    invitation = InvitationFactory(alliance=alliance, email=member.email)
+def test_a_former_member_who_accepts_comes_back_as_the_same_row(alliance, steward_user, member_user):
+    old = membership_of(alliance, member_user)
+    services.member_deactivate(member=old, by=steward_user)
+    invitation = InvitationFactory(alliance=alliance, email=member_user.email)
 
-    back = services.invitation_accept(invitation=invitation, user=member, organisation="Library")
+    back = services.invitation_accept(invitation=invitation, user=member_user, organisation="Library")
 
     assert back.pk == old.pk
     assert back.is_active
     assert (back.end_reason, back.ended_at, back.ended_by) == ("", None, None)
     assert back.organisation == "Library"
-    assert Member.objects.filter(alliance=alliance, user=member).count() == 1
+    assert Member.objects.filter(alliance=alliance, user=member_user).count() == 1
 
 
 def test_accepting_with_a_new_account_creates_a_confirmed_account(alliance):

@@ -27,11 +27,11 @@ def _queries(client, url: str) -> int:
 # --- Alliance list and creation ---------------------------------------------------------------------
 
 
-def test_alliance_list_shows_only_my_current_alliances(client, alliance, member):
+def test_alliance_list_shows_only_my_current_alliances(client, alliance, member_user):
     AllianceFactory(name="Someone Else's Alliance")
     left = AllianceFactory(name="Alliance I Left")
-    MemberFactory(alliance=left, user=member, is_active=False, end_reason=Member.EndReason.LEFT)
-    client.force_login(member)
+    MemberFactory(alliance=left, user=member_user, is_active=False, end_reason=Member.EndReason.LEFT)
+    client.force_login(member_user)
 
     response = client.get(reverse("alliances:alliance_list"))
 
@@ -42,9 +42,9 @@ def test_alliance_list_shows_only_my_current_alliances(client, alliance, member)
     assert "Alliance I Left" not in page
 
 
-def test_alliance_list_counts_only_active_members(client, alliance, steward, member):
+def test_alliance_list_counts_only_active_members(client, alliance, steward_user, member_user):
     MemberFactory(alliance=alliance, is_active=False)
-    client.force_login(member)
+    client.force_login(member_user)
 
     response = client.get(reverse("alliances:alliance_list"))
 
@@ -102,10 +102,10 @@ def test_new_alliance_page_shows_a_form(client, outsider):
 # --- Alliance detail --------------------------------------------------------------------------------
 
 
-def test_alliance_page_shows_purpose_norms_members_and_logistics(client, alliance, steward, member):
+def test_alliance_page_shows_purpose_norms_members_and_logistics(client, alliance, steward_user, member_user):
     NormFactory(alliance=alliance, text="Start on time")
-    services.charter_set_logistics(alliance=alliance, by=steward, cadence=Alliance.Cadence.WEEKLY)
-    client.force_login(member)
+    services.charter_set_logistics(alliance=alliance, by=steward_user, cadence=Alliance.Cadence.WEEKLY)
+    client.force_login(member_user)
 
     page = client.get(alliance_url("alliance_detail", alliance)).content.decode()
 
@@ -116,22 +116,22 @@ def test_alliance_page_shows_purpose_norms_members_and_logistics(client, allianc
     assert "Weekly" in page
 
 
-def test_only_stewards_see_pending_invitations_on_the_alliance_page(client, alliance, steward, member):
+def test_only_stewards_see_pending_invitations_on_the_alliance_page(client, alliance, steward_user, member_user):
     InvitationFactory(alliance=alliance, email="ana@example.org")
 
-    client.force_login(member)
+    client.force_login(member_user)
     assert "ana@example.org" not in client.get(alliance_url("alliance_detail", alliance)).content.decode()
-    client.force_login(steward)
+    client.force_login(steward_user)
     assert "ana@example.org" in client.get(alliance_url("alliance_detail", alliance)).content.decode()
 
 
 def test_alliance_page_makes_the_same_queries_for_3_or_30_members(
-    client, alliance, steward, member, django_assert_max_num_queries
+    client, alliance, steward_user, member_user, django_assert_max_num_queries
 ):
     MemberFactory(alliance=alliance)
     NormFactory.create_batch(2, alliance=alliance)
     InvitationFactory(alliance=alliance)
-    client.force_login(steward)
+    client.force_login(steward_user)
     url = alliance_url("alliance_detail", alliance)
     with_three = _queries(client, url)
     MemberFactory.create_batch(27, alliance=alliance, organisation="Library")
@@ -147,19 +147,19 @@ def test_alliance_page_makes_the_same_queries_for_3_or_30_members(
 # --- Charter ----------------------------------------------------------------------------------------
 
 
-def test_charter_page_shows_edit_buttons_only_to_stewards(client, alliance, steward, member):
+def test_charter_page_shows_edit_buttons_only_to_stewards(client, alliance, steward_user, member_user):
     NormFactory(alliance=alliance)
     edit_purpose = alliance_url("charter_purpose_edit", alliance)
 
-    client.force_login(member)
+    client.force_login(member_user)
     assert edit_purpose not in client.get(alliance_url("charter_detail", alliance)).content.decode()
-    client.force_login(steward)
+    client.force_login(steward_user)
     assert edit_purpose in client.get(alliance_url("charter_detail", alliance)).content.decode()
 
 
-def test_steward_edits_the_purpose_and_history_records_the_old_text(client, alliance, steward):
+def test_steward_edits_the_purpose_and_history_records_the_old_text(client, alliance, steward_user):
     old = alliance.purpose
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(
         alliance_url("charter_purpose_edit", alliance),
@@ -171,11 +171,11 @@ def test_steward_edits_the_purpose_and_history_records_the_old_text(client, alli
     alliance.refresh_from_db()
     assert alliance.purpose == "Every child reads."
     change = CharterChange.objects.get(kind=CharterChange.Kind.PURPOSE)
-    assert (change.before, change.after, change.changed_by) == (old, "Every child reads.", steward)
+    assert (change.before, change.after, change.changed_by) == (old, "Every child reads.", steward_user)
 
 
-def test_steward_edits_the_logistics_and_history_records_the_change(client, alliance, steward):
-    client.force_login(steward)
+def test_steward_edits_the_logistics_and_history_records_the_change(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     response = client.post(
         alliance_url("charter_logistics_edit", alliance),
@@ -199,24 +199,24 @@ def test_steward_edits_the_logistics_and_history_records_the_change(client, alli
     assert alliance.meeting_time == time(18, 30)
     assert alliance.time_zone == "America/Puerto_Rico"
     change = CharterChange.objects.get(kind=CharterChange.Kind.LOGISTICS)
-    assert change.changed_by == steward
+    assert change.changed_by == steward_user
     assert change.before_values["cadence_custom"] == ""
     assert change.after_values["cadence_custom"] == "the first Tuesday of each month"
     assert change.after_values["venue_address"] == "Biblioteca Municipal"
 
 
-def test_logistics_form_starts_with_the_saved_logistics(client, alliance, steward):
-    services.charter_set_logistics(alliance=alliance, by=steward, venue_address="Biblioteca Municipal")
-    client.force_login(steward)
+def test_logistics_form_starts_with_the_saved_logistics(client, alliance, steward_user):
+    services.charter_set_logistics(alliance=alliance, by=steward_user, venue_address="Biblioteca Municipal")
+    client.force_login(steward_user)
 
     response = client.get(alliance_url("charter_logistics_edit", alliance))
 
     assert "Biblioteca Municipal" in response.content.decode()
 
 
-def test_steward_adds_a_norm_at_the_end_of_the_list(client, alliance, steward):
+def test_steward_adds_a_norm_at_the_end_of_the_list(client, alliance, steward_user):
     NormFactory(alliance=alliance, text="Start on time", position=1)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_create", alliance), {"text": "Phones away", "agreed_on": "2026-02-01"})
 
@@ -225,9 +225,9 @@ def test_steward_adds_a_norm_at_the_end_of_the_list(client, alliance, steward):
     assert CharterChange.objects.filter(kind=CharterChange.Kind.NORM_ADDED, after="Phones away").exists()
 
 
-def test_steward_edits_a_norm_and_history_records_before_and_after(client, alliance, steward):
+def test_steward_edits_a_norm_and_history_records_before_and_after(client, alliance, steward_user):
     norm = NormFactory(alliance=alliance, text="Start on time")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     form_page = client.get(alliance_url("norm_edit", alliance, pk=norm.pk))
     response = client.post(alliance_url("norm_edit", alliance, pk=norm.pk), {"text": "Start and end on time"})
@@ -238,9 +238,9 @@ def test_steward_edits_a_norm_and_history_records_before_and_after(client, allia
     assert (change.before, change.after) == ("Start on time", "Start and end on time")
 
 
-def test_a_norm_of_another_alliance_is_not_found(client, alliance, steward):
+def test_a_norm_of_another_alliance_is_not_found(client, alliance, steward_user):
     elsewhere = NormFactory(alliance=AllianceFactory())
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     assert client.get(alliance_url("norm_edit", alliance, pk=elsewhere.pk)).status_code == 404
     assert client.post(alliance_url("norm_retire", alliance, pk=elsewhere.pk)).status_code == 404
@@ -248,10 +248,10 @@ def test_a_norm_of_another_alliance_is_not_found(client, alliance, steward):
     assert Norm.objects.get(pk=elsewhere.pk).retired_at is None
 
 
-def test_moving_a_norm_with_a_plain_form_reorders_and_goes_back_to_the_charter(client, alliance, steward):
+def test_moving_a_norm_with_a_plain_form_reorders_and_goes_back_to_the_charter(client, alliance, steward_user):
     first = NormFactory(alliance=alliance, text="First", position=1)
     second = NormFactory(alliance=alliance, text="Second", position=2)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_move", alliance, pk=second.pk), {"direction": "up"})
 
@@ -260,10 +260,10 @@ def test_moving_a_norm_with_a_plain_form_reorders_and_goes_back_to_the_charter(c
     assert list(Norm.objects.current()) == [second, first]
 
 
-def test_moving_a_norm_with_htmx_returns_only_the_norm_list(client, alliance, steward):
+def test_moving_a_norm_with_htmx_returns_only_the_norm_list(client, alliance, steward_user):
     NormFactory(alliance=alliance, text="First", position=1)
     second = NormFactory(alliance=alliance, text="Second", position=2)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_move", alliance, pk=second.pk), {"direction": "up"}, headers=HTMX)
 
@@ -274,10 +274,10 @@ def test_moving_a_norm_with_htmx_returns_only_the_norm_list(client, alliance, st
     assert page.index("Second") < page.index("First")
 
 
-def test_retiring_a_norm_with_htmx_returns_the_list_without_it(client, alliance, steward):
+def test_retiring_a_norm_with_htmx_returns_the_list_without_it(client, alliance, steward_user):
     NormFactory(alliance=alliance, text="Keep me", position=1)
     gone = NormFactory(alliance=alliance, text="Retire me", position=2)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("norm_retire", alliance, pk=gone.pk), headers=HTMX)
 
@@ -288,12 +288,12 @@ def test_retiring_a_norm_with_htmx_returns_the_list_without_it(client, alliance,
     assert "Retire me" not in page
 
 
-def test_a_retired_norm_leaves_the_charter_but_stays_in_its_history(client, alliance, steward, member):
+def test_a_retired_norm_leaves_the_charter_but_stays_in_its_history(client, alliance, steward_user, member_user):
     norm = NormFactory(alliance=alliance, text="Phones away")
-    client.force_login(steward)
+    client.force_login(steward_user)
     client.post(alliance_url("norm_retire", alliance, pk=norm.pk))
 
-    client.force_login(member)
+    client.force_login(member_user)
     charter = client.get(alliance_url("charter_detail", alliance)).content.decode()
     history = client.get(alliance_url("charter_history", alliance)).content.decode()
 
@@ -302,12 +302,12 @@ def test_a_retired_norm_leaves_the_charter_but_stays_in_its_history(client, alli
     assert "retired by Stella Steward" in history
 
 
-def test_charter_history_lists_each_change_with_who_made_it(client, alliance, steward, member):
-    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward)
-    first = services.norm_add(alliance=alliance, text="Start on time", agreed_on=None, by=steward)
-    services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward)
-    services.norm_move(norm=first, direction="down", by=steward)
-    client.force_login(member)
+def test_charter_history_lists_each_change_with_who_made_it(client, alliance, steward_user, member_user):
+    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward_user)
+    first = services.norm_add(alliance=alliance, text="Start on time", agreed_on=None, by=steward_user)
+    services.norm_add(alliance=alliance, text="Phones away", agreed_on=None, by=steward_user)
+    services.norm_move(norm=first, direction="down", by=steward_user)
+    client.force_login(member_user)
 
     page = client.get(alliance_url("charter_history", alliance)).content.decode()
 
@@ -319,16 +319,16 @@ def test_charter_history_lists_each_change_with_who_made_it(client, alliance, st
 
 
 def test_a_spanish_reader_reads_a_logistics_change_in_spanish_and_nothing_looks_like_a_link(
-    client, alliance, steward, member
+    client, alliance, steward_user, member_user
 ):
     # Saved by an English-speaking steward; stored as values, so the Spanish reader gets Spanish words.
     services.charter_set_logistics(
-        alliance=alliance, by=steward, cadence=Alliance.Cadence.MONTHLY, meeting_weekday=Alliance.Weekday.TUESDAY
+        alliance=alliance, by=steward_user, cadence=Alliance.Cadence.MONTHLY, meeting_weekday=Alliance.Weekday.TUESDAY
     )
-    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward)
-    member.language = "es"
-    member.save(update_fields=["language"])
-    client.force_login(member)
+    services.charter_set_purpose(alliance=alliance, purpose="Every child reads.", agreed_on=None, by=steward_user)
+    member_user.language = "es"
+    member_user.save(update_fields=["language"])
+    client.force_login(member_user)
 
     page = client.get(alliance_url("charter_history", alliance)).content.decode()
 
@@ -349,10 +349,10 @@ def test_a_spanish_reader_reads_a_logistics_change_in_spanish_and_nothing_looks_
 # --- Members ----------------------------------------------------------------------------------------
 
 
-def test_member_list_shows_members_and_links_to_former_members(client, alliance, steward, member):
+def test_member_list_shows_members_and_links_to_former_members(client, alliance, steward_user, member_user):
     gone = MemberFactory(alliance=alliance, user__display_name="Fran Former")
-    services.member_deactivate(member=gone, by=steward)
-    client.force_login(member)
+    services.member_deactivate(member=gone, by=steward_user)
+    client.force_login(member_user)
 
     response = client.get(alliance_url("member_list", alliance))
     former = client.get(alliance_url("former_member_list", alliance)).content.decode()
@@ -367,16 +367,16 @@ def test_member_list_shows_members_and_links_to_former_members(client, alliance,
 
 
 def test_member_list_makes_the_same_queries_for_3_or_30_members(
-    client, alliance, steward, member, django_assert_max_num_queries
+    client, alliance, steward_user, member_user, django_assert_max_num_queries
 ):
-    services.member_deactivate(member=MemberFactory(alliance=alliance), by=steward)
+    services.member_deactivate(member=MemberFactory(alliance=alliance), by=steward_user)
     MemberFactory(alliance=alliance)
     InvitationFactory(alliance=alliance)
-    client.force_login(steward)
+    client.force_login(steward_user)
     url = alliance_url("member_list", alliance)
     with_three = _queries(client, url)
     for former in MemberFactory.create_batch(5, alliance=alliance):
-        services.member_deactivate(member=former, by=steward)
+        services.member_deactivate(member=former, by=steward_user)
     MemberFactory.create_batch(27, alliance=alliance, organisation="Library")
     InvitationFactory.create_batch(5, alliance=alliance, invited_by=UserFactory())
 
@@ -386,102 +386,104 @@ def test_member_list_makes_the_same_queries_for_3_or_30_members(
     assert len(response.context["members"]) == 30
 
 
-def test_steward_makes_a_member_a_steward_and_back(client, alliance, steward, member):
-    target = membership_of(alliance, member)
-    client.force_login(steward)
+def test_steward_makes_a_member_a_steward_and_back(client, alliance, steward_user, member_user):
+    target = membership_of(alliance, member_user)
+    client.force_login(steward_user)
 
     client.post(alliance_url("member_steward", alliance, pk=target.pk), {"steward": "1"})
-    assert membership_of(alliance, member).is_steward
+    assert membership_of(alliance, member_user).is_steward
 
     response = client.post(alliance_url("member_steward", alliance, pk=target.pk), {"steward": "0"})
-    assert not membership_of(alliance, member).is_steward
+    assert not membership_of(alliance, member_user).is_steward
     assert response["Location"] == alliance_url("member_list", alliance)
 
 
-def test_demoting_the_last_steward_shows_why_and_changes_nothing(client, alliance, steward, member):
-    client.force_login(steward)
+def test_demoting_the_last_steward_shows_why_and_changes_nothing(client, alliance, steward_user, member_user):
+    client.force_login(steward_user)
 
     response = client.post(
-        alliance_url("member_steward", alliance, pk=membership_of(alliance, steward).pk), {"steward": "0"}, follow=True
+        alliance_url("member_steward", alliance, pk=membership_of(alliance, steward_user).pk),
+        {"steward": "0"},
+        follow=True,
     )
 
     assert "at least one steward" in response.content.decode()
-    assert membership_of(alliance, steward).is_steward
+    assert membership_of(alliance, steward_user).is_steward
 
 
-def test_steward_removes_a_member_who_then_loses_access(client, alliance, steward, member):
-    client.force_login(steward)
+def test_steward_removes_a_member_who_then_loses_access(client, alliance, steward_user, member_user):
+    client.force_login(steward_user)
 
-    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, member).pk))
+    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, member_user).pk))
 
     assert response.status_code == 302
-    row = membership_of(alliance, member)
-    assert (row.is_active, row.end_reason, row.ended_by) == (False, Member.EndReason.DEACTIVATED, steward)
-    client.force_login(member)
+    row = membership_of(alliance, member_user)
+    assert (row.is_active, row.end_reason, row.ended_by) == (False, Member.EndReason.DEACTIVATED, steward_user)
+    client.force_login(member_user)
     assert client.get(alliance_url("alliance_detail", alliance)).status_code == 404
 
 
-def test_removing_the_last_steward_shows_why_and_changes_nothing(client, alliance, steward, member):
-    client.force_login(steward)
+def test_removing_the_last_steward_shows_why_and_changes_nothing(client, alliance, steward_user, member_user):
+    client.force_login(steward_user)
 
-    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward).pk))
+    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward_user).pk))
 
     assert any("last steward" in text for text in flash_messages(response))
-    assert membership_of(alliance, steward).is_active
+    assert membership_of(alliance, steward_user).is_active
 
 
-def test_a_steward_who_removes_themselves_goes_to_their_alliance_list(client, alliance, steward, member):
-    services.member_set_steward(member=membership_of(alliance, member), is_steward=True, by=steward)
-    client.force_login(steward)
+def test_a_steward_who_removes_themselves_goes_to_their_alliance_list(client, alliance, steward_user, member_user):
+    services.member_set_steward(member=membership_of(alliance, member_user), is_steward=True, by=steward_user)
+    client.force_login(steward_user)
 
-    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward).pk))
+    response = client.post(alliance_url("member_deactivate", alliance, pk=membership_of(alliance, steward_user).pk))
 
     assert response["Location"] == reverse("alliances:alliance_list")
 
 
-def test_leave_page_asks_before_leaving(client, alliance, member):
-    client.force_login(member)
+def test_leave_page_asks_before_leaving(client, alliance, member_user):
+    client.force_login(member_user)
 
     response = client.get(alliance_url("member_leave", alliance))
 
     assert response.status_code == 200
     assert "Leave the alliance" in response.content.decode()
-    assert membership_of(alliance, member).is_active
+    assert membership_of(alliance, member_user).is_active
 
 
-def test_a_member_who_leaves_loses_access_and_their_row_is_kept(client, alliance, steward, member):
-    client.force_login(member)
+def test_a_member_who_leaves_loses_access_and_their_row_is_kept(client, alliance, steward_user, member_user):
+    client.force_login(member_user)
 
     response = client.post(alliance_url("member_leave", alliance))
 
     assert response["Location"] == reverse("alliances:alliance_list")
-    row = membership_of(alliance, member)
-    assert (row.is_active, row.end_reason, row.ended_by) == (False, Member.EndReason.LEFT, member)
+    row = membership_of(alliance, member_user)
+    assert (row.is_active, row.end_reason, row.ended_by) == (False, Member.EndReason.LEFT, member_user)
     assert client.get(alliance_url("alliance_detail", alliance)).status_code == 404
     assert "Barrio Readers" not in client.get(reverse("alliances:alliance_list")).content.decode()
 
 
-def test_the_last_steward_trying_to_leave_is_told_why_and_stays(client, alliance, steward, member):
-    client.force_login(steward)
+def test_the_last_steward_trying_to_leave_is_told_why_and_stays(client, alliance, steward_user, member_user):
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("member_leave", alliance), follow=True)
 
     assert "The last steward cannot leave" in response.content.decode()
-    assert membership_of(alliance, steward).is_active
+    assert membership_of(alliance, steward_user).is_active
 
 
-def test_a_member_edits_the_organisation_they_represent(client, alliance, member):
-    client.force_login(member)
+def test_a_member_edits_the_organisation_they_represent(client, alliance, member_user):
+    client.force_login(member_user)
 
     response = client.post(alliance_url("member_edit", alliance), {"organisation": "Friends of the Library"})
 
     assert response.status_code == 302
-    assert membership_of(alliance, member).organisation == "Friends of the Library"
+    assert membership_of(alliance, member_user).organisation == "Friends of the Library"
 
 
-def test_a_member_of_another_alliance_cannot_be_managed_from_this_one(client, alliance, steward):
+def test_a_member_of_another_alliance_cannot_be_managed_from_this_one(client, alliance, steward_user):
     elsewhere = MemberFactory(alliance=AllianceFactory())
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     assert client.post(alliance_url("member_deactivate", alliance, pk=elsewhere.pk)).status_code == 404
     assert client.post(alliance_url("member_steward", alliance, pk=elsewhere.pk), {"steward": "1"}).status_code == 404
@@ -493,9 +495,9 @@ def test_a_member_of_another_alliance_cannot_be_managed_from_this_one(client, al
 # --- Invitations, from the steward's side -----------------------------------------------------------
 
 
-def test_steward_sees_the_invitation_form_and_pending_invitations(client, alliance, steward):
-    InvitationFactory(alliance=alliance, email="ana@example.org", invited_by=steward)
-    client.force_login(steward)
+def test_steward_sees_the_invitation_form_and_pending_invitations(client, alliance, steward_user):
+    InvitationFactory(alliance=alliance, email="ana@example.org", invited_by=steward_user)
+    client.force_login(steward_user)
 
     page = client.get(alliance_url("member_list", alliance)).content.decode()
 
@@ -504,8 +506,8 @@ def test_steward_sees_the_invitation_form_and_pending_invitations(client, allian
     assert "invited by Stella Steward" in page
 
 
-def test_steward_invites_and_is_told_who_was_invited(client, alliance, steward):
-    client.force_login(steward)
+def test_steward_invites_and_is_told_who_was_invited(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     response = client.post(alliance_url("invitation_create", alliance), {"emails": "ana@example.org"})
 
@@ -514,9 +516,9 @@ def test_steward_invites_and_is_told_who_was_invited(client, alliance, steward):
     assert Invitation.objects.get().email == "ana@example.org"
 
 
-def test_steward_cancels_an_invitation(client, alliance, steward):
+def test_steward_cancels_an_invitation(client, alliance, steward_user):
     invitation = InvitationFactory(alliance=alliance)
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     client.post(alliance_url("invitation_cancel", alliance, pk=invitation.pk))
     response = client.post(alliance_url("invitation_cancel", alliance, pk=invitation.pk))
@@ -526,9 +528,9 @@ def test_steward_cancels_an_invitation(client, alliance, steward):
     assert flash_messages(response)[-1] == "This invitation is no longer pending."
 
 
-def test_an_invitation_of_another_alliance_cannot_be_cancelled_from_this_one(client, alliance, steward):
+def test_an_invitation_of_another_alliance_cannot_be_cancelled_from_this_one(client, alliance, steward_user):
     elsewhere = InvitationFactory()
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     assert client.post(alliance_url("invitation_cancel", alliance, pk=elsewhere.pk)).status_code == 404
     assert client.post(alliance_url("invitation_resend", alliance, pk=elsewhere.pk)).status_code == 404

@@ -29,11 +29,11 @@ def facilitator(alliance) -> Member:
 
 
 @pytest.fixture
-def meeting(alliance, facilitator, steward) -> Meeting:
+def meeting(alliance, facilitator, steward_user) -> Meeting:
     # Scheduled through the service, which creates the six standard segments at their default minutes.
     return meeting_schedule(
         alliance=alliance,
-        by=Member.objects.get(alliance=alliance, user=steward),
+        by=Member.objects.get(alliance=alliance, user=steward_user),
         starts_at=timezone.now() + timedelta(days=7),
         duration_minutes=90,
         facilitator=facilitator,
@@ -161,7 +161,7 @@ def test_removing_an_item_closes_the_gap(meeting, facilitator):
     ]
 
 
-def test_every_agenda_change_raises_the_meetings_revision(meeting, facilitator, steward):
+def test_every_agenda_change_raises_the_meetings_revision(meeting, facilitator, steward_user):
     by = facilitator
     revisions = [_revision(meeting)]
     (item,) = _add(meeting, by, "A")
@@ -169,7 +169,7 @@ def test_every_agenda_change_raises_the_meetings_revision(meeting, facilitator, 
     agenda.agenda_item_edit(item=item, by=by, title="A2", minutes=5, description="", kind="decision", presenter=None)
     revisions.append(_revision(meeting))
     proposal = agenda.agenda_proposal_submit(
-        meeting=meeting, by=_membership(meeting.alliance, steward), title="P", minutes=5
+        meeting=meeting, by=_membership(meeting.alliance, steward_user), title="P", minutes=5
     )
     agenda.agenda_proposal_accept(item=proposal, by=by)
     revisions.append(_revision(meeting))
@@ -214,14 +214,16 @@ def test_a_presenter_who_is_not_an_active_member_is_refused(meeting, facilitator
     assert not AgendaItem.objects.filter(meeting=meeting).exists()
 
 
-def test_only_the_facilitator_and_stewards_change_the_agenda(meeting, facilitator, steward, member):
-    agenda.agenda_item_add(meeting=meeting, by=_membership(meeting.alliance, steward), title="By a steward", minutes=5)
+def test_only_the_facilitator_and_stewards_change_the_agenda(meeting, facilitator, steward_user, member_user):
+    agenda.agenda_item_add(
+        meeting=meeting, by=_membership(meeting.alliance, steward_user), title="By a steward", minutes=5
+    )
 
     with pytest.raises(PermissionDenied):
-        agenda.agenda_item_add(meeting=meeting, by=_membership(meeting.alliance, member), title="No", minutes=5)
+        agenda.agenda_item_add(meeting=meeting, by=_membership(meeting.alliance, member_user), title="No", minutes=5)
     with pytest.raises(PermissionDenied):
         agenda.reflection_set(
-            meeting=meeting, by=_membership(meeting.alliance, member), kind="quote", text="x", source="", link=""
+            meeting=meeting, by=_membership(meeting.alliance, member_user), kind="quote", text="x", source="", link=""
         )
 
     assert _titles(meeting) == ["By a steward"]
@@ -237,9 +239,9 @@ def test_a_cancelled_meetings_agenda_no_longer_changes(meeting, facilitator):
 # --- Proposals ---------------------------------------------------------------------------------------
 
 
-def test_an_accepted_proposal_joins_the_agenda_at_the_end(meeting, facilitator, member):
+def test_an_accepted_proposal_joins_the_agenda_at_the_end(meeting, facilitator, member_user):
     _add(meeting, facilitator, "A", "B")
-    proposer = _membership(meeting.alliance, member)
+    proposer = _membership(meeting.alliance, member_user)
     proposal = agenda.agenda_proposal_submit(meeting=meeting, by=proposer, title="From Mia", minutes=15)
     assert _titles(meeting) == ["A", "B"]
 
@@ -250,8 +252,10 @@ def test_an_accepted_proposal_joins_the_agenda_at_the_end(meeting, facilitator, 
         agenda.agenda_proposal_accept(item=proposal, by=facilitator)
 
 
-def test_a_declined_proposal_shows_its_reason_to_the_proposer_only(meeting, facilitator, member, steward, alliance):
-    proposer = _membership(alliance, member)
+def test_a_declined_proposal_shows_its_reason_to_the_proposer_only(
+    meeting, facilitator, member_user, steward_user, alliance
+):
+    proposer = _membership(alliance, member_user)
     proposal = agenda.agenda_proposal_submit(meeting=meeting, by=proposer, title="Picnic", minutes=15)
     facilitator_view = agenda.agenda_build(meeting=meeting, member=facilitator)
     assert [p.title for p in facilitator_view.proposals] == ["Picnic"]
@@ -268,8 +272,8 @@ def test_a_declined_proposal_shows_its_reason_to_the_proposer_only(meeting, faci
     assert agenda.agenda_build(meeting=meeting, member=facilitator).proposals == []
 
 
-def test_a_member_cannot_decide_proposals(meeting, member, alliance):
-    proposer = _membership(alliance, member)
+def test_a_member_cannot_decide_proposals(meeting, member_user, alliance):
+    proposer = _membership(alliance, member_user)
     proposal = agenda.agenda_proposal_submit(meeting=meeting, by=proposer, title="Mine", minutes=5)
 
     with pytest.raises(PermissionDenied):
@@ -390,9 +394,9 @@ def test_setting_the_reflection_twice_keeps_one_for_the_meeting(meeting, facilit
 
 @pytest.fixture
 def rf_member_request():
-    def build(member: Member):
+    def build(member_user: Member):
         request = RequestFactory().get("/")
-        request.user = member.user
+        request.user = member_user.user
         request.htmx = False
         return request
 

@@ -27,11 +27,11 @@ def facilitator(alliance) -> Member:
 
 
 @pytest.fixture
-def meeting(alliance, facilitator, steward) -> Meeting:
+def meeting(alliance, facilitator, steward_user) -> Meeting:
     # Scheduled through the service, which creates the six standard segments at their default minutes.
     return meeting_schedule(
         alliance=alliance,
-        by=Member.objects.get(alliance=alliance, user=steward),
+        by=Member.objects.get(alliance=alliance, user=steward_user),
         starts_at=timezone.now() + timedelta(days=7),
         duration_minutes=90,
         facilitator=facilitator,
@@ -62,8 +62,8 @@ def _item_titles_in(html: str) -> list[str]:
 # --- Adding and editing items --------------------------------------------------------------------------
 
 
-def test_the_facilitator_adds_an_item_with_a_presenter(client, meeting, facilitator, member, alliance):
-    presenter = Member.objects.get(alliance=alliance, user=member)
+def test_the_facilitator_adds_an_item_with_a_presenter(client, meeting, facilitator, member_user, alliance):
+    presenter = Member.objects.get(alliance=alliance, user=member_user)
     client.force_login(facilitator.user)
 
     response = client.post(
@@ -119,9 +119,9 @@ def test_the_item_form_offers_only_active_members_as_presenters(client, meeting,
     assert "Gone Gus" not in _text(response)
 
 
-def test_a_steward_edits_an_item(client, meeting, facilitator, steward):
+def test_a_steward_edits_an_item(client, meeting, facilitator, steward_user):
     (item,) = _items(meeting, facilitator, "Budget")
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(
         _url("agenda_item_edit", meeting, item=item.pk), {"title": "Budget 2027", "kind": "information", "minutes": 7}
@@ -207,9 +207,9 @@ def test_the_drag_and_drop_endpoint_refuses_a_foreign_or_partial_order(client, m
 # --- Proposals -------------------------------------------------------------------------------------------
 
 
-def test_a_member_proposes_the_facilitator_accepts_and_it_joins_at_the_end(client, meeting, facilitator, member):
+def test_a_member_proposes_the_facilitator_accepts_and_it_joins_at_the_end(client, meeting, facilitator, member_user):
     _items(meeting, facilitator, "A")
-    client.force_login(member)
+    client.force_login(member_user)
     response = client.post(
         _url("agenda_proposal_create", meeting), {"title": "Summer picnic", "kind": "discussion", "minutes": 10}
     )
@@ -225,8 +225,8 @@ def test_a_member_proposes_the_facilitator_accepts_and_it_joins_at_the_end(clien
     assert _titles(meeting) == ["A", "Summer picnic"]
 
 
-def test_a_declined_proposals_reason_is_shown_to_the_proposer(client, meeting, facilitator, member, alliance):
-    proposer = Member.objects.get(alliance=alliance, user=member)
+def test_a_declined_proposals_reason_is_shown_to_the_proposer(client, meeting, facilitator, member_user, alliance):
+    proposer = Member.objects.get(alliance=alliance, user=member_user)
     proposal = agenda.agenda_proposal_submit(meeting=meeting, by=proposer, title="Summer picnic", minutes=10)
     client.force_login(facilitator.user)
 
@@ -235,7 +235,7 @@ def test_a_declined_proposals_reason_is_shown_to_the_proposer(client, meeting, f
     )
 
     assert response.status_code == 302
-    client.force_login(member)
+    client.force_login(member_user)
     html = _text(client.get(meeting.get_absolute_url()))
     assert "Your proposals" in html
     assert "Summer picnic" in html
@@ -243,18 +243,18 @@ def test_a_declined_proposals_reason_is_shown_to_the_proposer(client, meeting, f
     assert "Reason: Let&#x27;s plan it in June." in html
 
 
-def test_a_member_cannot_accept_or_decline(client, meeting, member, alliance):
-    proposer = Member.objects.get(alliance=alliance, user=member)
+def test_a_member_cannot_accept_or_decline(client, meeting, member_user, alliance):
+    proposer = Member.objects.get(alliance=alliance, user=member_user)
     proposal = agenda.agenda_proposal_submit(meeting=meeting, by=proposer, title="Mine", minutes=10)
-    client.force_login(member)
+    client.force_login(member_user)
 
     assert client.post(_url("agenda_proposal_accept", meeting, item=proposal.pk)).status_code == 403
     assert client.post(_url("agenda_proposal_decline", meeting, item=proposal.pk), {"reason": "x"}).status_code == 403
     assert AgendaItem.objects.get(pk=proposal.pk).status == AgendaItem.Status.PROPOSED
 
 
-def test_a_proposal_with_a_zero_time_box_is_refused_on_the_form(client, meeting, member):
-    client.force_login(member)
+def test_a_proposal_with_a_zero_time_box_is_refused_on_the_form(client, meeting, member_user):
+    client.force_login(member_user)
 
     response = client.post(_url("agenda_proposal_create", meeting), {"title": "X", "kind": "discussion", "minutes": 0})
 
@@ -323,11 +323,11 @@ def test_a_reflection_link_that_is_not_a_web_address_is_refused(client, meeting,
 
 
 def test_the_printable_agenda_ends_with_an_attendance_sheet_of_every_active_member(
-    client, meeting, facilitator, member, steward, alliance
+    client, meeting, facilitator, member_user, steward_user, alliance
 ):
     _items(meeting, facilitator, "Rent strike")
     MemberFactory(alliance=alliance, is_active=False, user__display_name="Gone Gus")
-    client.force_login(member)
+    client.force_login(member_user)
 
     response = client.get(_url("agenda_print", meeting))
 
@@ -359,8 +359,8 @@ EDIT_GETS = ["agenda_item_create", "agenda_segments_edit", "reflection_edit"]
 
 
 @pytest.mark.parametrize("name", EDIT_GETS)
-def test_a_member_who_is_not_the_facilitator_is_refused_the_editing_pages(client, meeting, member, name):
-    client.force_login(member)
+def test_a_member_who_is_not_the_facilitator_is_refused_the_editing_pages(client, meeting, member_user, name):
+    client.force_login(member_user)
 
     assert client.get(_url(name, meeting)).status_code == 403
     assert client.post(_url(name, meeting), {"title": "x", "minutes": 5, "kind": "quote"}).status_code == 403
@@ -368,9 +368,9 @@ def test_a_member_who_is_not_the_facilitator_is_refused_the_editing_pages(client
     assert not Reflection.objects.exists()
 
 
-def test_a_member_cannot_move_or_reorder_items(client, meeting, facilitator, member):
+def test_a_member_cannot_move_or_reorder_items(client, meeting, facilitator, member_user):
     a, b = _items(meeting, facilitator, "A", "B")
-    client.force_login(member)
+    client.force_login(member_user)
 
     assert client.post(_url("agenda_item_move", meeting, item=b.pk), {"direction": "up"}).status_code == 403
     assert client.post(_url("agenda_reorder", meeting), {"order": [b.pk, a.pk]}).status_code == 403

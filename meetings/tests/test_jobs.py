@@ -19,10 +19,10 @@ TWO_DAYS_BEFORE = STARTS_AT - timedelta(days=2, hours=3)
 
 
 @pytest.fixture
-def meeting(alliance, member) -> Meeting:
+def meeting(alliance, member_user) -> Meeting:
     fran = facilitator_of(alliance)
     return MeetingFactory(
-        alliance=alliance, starts_at=STARTS_AT, facilitator=fran, note_taker=membership_of(alliance, member)
+        alliance=alliance, starts_at=STARTS_AT, facilitator=fran, note_taker=membership_of(alliance, member_user)
     )
 
 

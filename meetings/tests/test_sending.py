@@ -41,11 +41,11 @@ def fran(alliance) -> Member:
 
 
 @pytest.fixture
-def meeting(alliance, steward, member, fran) -> Meeting:
+def meeting(alliance, steward_user, member_user, fran) -> Meeting:
     # Mia reads Spanish in Madrid (the meeting's zone); Fran English in New York; Stella English in UTC.
-    member.language, member.time_zone = "es", "Europe/Madrid"
-    member.save(update_fields=["language", "time_zone"])
-    return ready_meeting(alliance, facilitator=fran, note_taker=membership_of(alliance, member))
+    member_user.language, member_user.time_zone = "es", "Europe/Madrid"
+    member_user.save(update_fields=["language", "time_zone"])
+    return ready_meeting(alliance, facilitator=fran, note_taker=membership_of(alliance, member_user))
 
 
 def _send(meeting: Meeting, by: Member, capture) -> Meeting:
@@ -77,13 +77,13 @@ def _change_agenda(meeting: Meeting, **fields) -> None:
 
 
 def test_every_active_member_gets_the_agenda_once_with_reply_to_the_facilitator(
-    meeting, alliance, steward, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, alliance, steward_user, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     MemberFactory(alliance=alliance, is_active=False, user__email="gone@example.org")
     _send(meeting, fran, django_capture_on_commit_callbacks)
 
     assert sorted(e.to[0].split("<")[-1].rstrip(">") for e in mailoutbox) == sorted(
-        [steward.email, member.email, "fran@example.org"]
+        [steward_user.email, member_user.email, "fran@example.org"]
     )
     for email in mailoutbox:
         assert email.reply_to == ["fran@example.org"]
@@ -126,10 +126,10 @@ def test_the_agenda_email_in_english_shows_everything_in_the_readers_zone_beside
 
 
 def test_the_agenda_email_in_spanish_in_the_meetings_zone_shows_one_time(
-    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
-    email = email_to(mailoutbox, member.email)
+    email = email_to(mailoutbox, member_user.email)
     [html] = [a.content for a in email.alternatives if a.mimetype == "text/html"]
 
     assert email.subject == "[Barrio Readers] Agenda: reunión del 10 de marzo de 2027"
@@ -145,27 +145,27 @@ def test_the_agenda_email_in_spanish_in_the_meetings_zone_shows_one_time(
 
 
 def test_a_spanish_reader_elsewhere_sees_their_time_and_the_meetings(
-    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
-    member.time_zone = "America/Mexico_City"
-    member.save(update_fields=["time_zone"])
+    member_user.time_zone = "America/Mexico_City"
+    member_user.save(update_fields=["time_zone"])
     _send(meeting, fran, django_capture_on_commit_callbacks)
 
     assert (
         "Miércoles, 10 de marzo de 2027, 11:00 (America/Mexico_City) — "
         "10 de marzo de 2027, 18:00 en Europe/Madrid, donde se realiza la reunión"
-    ) in email_to(mailoutbox, member.email).body
+    ) in email_to(mailoutbox, member_user.email).body
 
 
 # --- The calendar invitation -------------------------------------------------------------------------------
 
 
 def test_each_copy_carries_an_invitation_naming_its_reader_as_attendee(
-    meeting, steward, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, steward_user, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
     uids = set()
-    for user_email in (steward.email, member.email, "fran@example.org"):
+    for user_email in (steward_user.email, member_user.email, "fran@example.org"):
         email = email_to(mailoutbox, user_email)
         calendar = calendar_part(email)
         event = event_of(calendar)
@@ -187,10 +187,10 @@ def test_each_copy_carries_an_invitation_naming_its_reader_as_attendee(
 
 
 def test_the_raw_message_has_a_calendar_part_with_its_method_and_an_ics_attachment(
-    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
-    raw = email_to(mailoutbox, member.email).message().as_bytes()
+    raw = email_to(mailoutbox, member_user.email).message().as_bytes()
     mime = message_from_bytes(raw)
 
     assert mime.get_content_type() == "multipart/mixed"
@@ -242,10 +242,10 @@ def test_the_outbox_key_alone_stops_a_second_send_of_the_same_revision(
 
 
 def test_an_updated_agenda_says_what_changed_and_updates_the_event(
-    meeting, alliance, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, alliance, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
-    first_uid = str(event_of(calendar_part(email_to(mailoutbox, member.email)))["UID"])
+    first_uid = str(event_of(calendar_part(email_to(mailoutbox, member_user.email)))["UID"])
     mailoutbox.clear()
 
     AgendaItemFactory(meeting=meeting, title="Book swap stall", minutes=10, position=3)
@@ -274,11 +274,11 @@ def test_an_updated_agenda_says_what_changed_and_updates_the_event(
 
 
 def test_a_change_of_roles_is_named_in_the_update(
-    meeting, alliance, steward, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, alliance, steward_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
     mailoutbox.clear()
-    _change_agenda(meeting, note_taker=membership_of(alliance, steward))
+    _change_agenda(meeting, note_taker=membership_of(alliance, steward_user))
     _send(meeting, fran, django_capture_on_commit_callbacks)
 
     assert "Stella Steward takes the notes now." in email_to(mailoutbox, "fran@example.org").body
@@ -300,11 +300,11 @@ def test_a_cancelled_or_started_meeting_cannot_be_sent(meeting, fran, django_cap
 
 
 def test_a_reschedule_sends_everyone_who_got_the_agenda_an_update_of_the_same_event(
-    meeting, alliance, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, alliance, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
     newcomer = MemberFactory(alliance=alliance, user__email="new@example.org")
-    uid = str(event_of(calendar_part(email_to(mailoutbox, member.email)))["UID"])
+    uid = str(event_of(calendar_part(email_to(mailoutbox, member_user.email)))["UID"])
     mailoutbox.clear()
 
     new_time = meeting.starts_at + timedelta(days=1)
@@ -313,7 +313,7 @@ def test_a_reschedule_sends_everyone_who_got_the_agenda_an_update_of_the_same_ev
 
     assert len(mailoutbox) == 3
     assert not [e for e in mailoutbox if newcomer.user.email in e.to[0]]
-    email = email_to(mailoutbox, member.email)
+    email = email_to(mailoutbox, member_user.email)
     assert email.subject == "[Barrio Readers] Reunión modificada: 11 de marzo de 2027"
     assert "Jueves, 11 de marzo de 2027, 18:00 (Europe/Madrid)" in email.body
     assert "Antes: 10 de marzo de 2027 a las 18:00" in email.body
@@ -323,7 +323,7 @@ def test_a_reschedule_sends_everyone_who_got_the_agenda_an_update_of_the_same_ev
     assert calendar["METHOD"] == "REQUEST"
     assert (str(event["UID"]), event["SEQUENCE"]) == (uid, 2)
     assert event["DTSTART"].dt == new_time
-    assert str(event["ATTENDEE"]) == f"mailto:{member.email}"
+    assert str(event["ATTENDEE"]) == f"mailto:{member_user.email}"
 
 
 def test_a_reschedule_before_the_agenda_was_sent_emails_nobody_but_raises_the_sequence(
@@ -337,21 +337,21 @@ def test_a_reschedule_before_the_agenda_was_sent_emails_nobody_but_raises_the_se
 
 
 def test_a_second_reschedule_says_the_time_people_held_and_raises_the_sequence_again(
-    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         _reschedule(meeting, fran, starts_at=meeting.starts_at + timedelta(days=1))
         _reschedule(meeting, fran, starts_at=meeting.starts_at + timedelta(days=2))
 
-    [*_, last] = [e for e in mailoutbox if member.email in e.to[0]]
+    [*_, last] = [e for e in mailoutbox if member_user.email in e.to[0]]
     assert "Viernes, 12 de marzo de 2027, 18:00" in last.body
     assert "Antes: 11 de marzo de 2027 a las 18:00" in last.body
-    assert [event_of(calendar_part(e))["SEQUENCE"] for e in mailoutbox if member.email in e.to[0]] == [1, 2, 3]
+    assert [event_of(calendar_part(e))["SEQUENCE"] for e in mailoutbox if member_user.email in e.to[0]] == [1, 2, 3]
 
 
 def test_a_change_of_venue_alone_is_an_update_too(
-    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
     mailoutbox.clear()
@@ -365,10 +365,10 @@ def test_a_change_of_venue_alone_is_an_update_too(
 
 
 def test_a_cancellation_removes_the_event_from_every_calendar_that_got_it(
-    meeting, member, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, member_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
-    uid = str(event_of(calendar_part(email_to(mailoutbox, member.email)))["UID"])
+    uid = str(event_of(calendar_part(email_to(mailoutbox, member_user.email)))["UID"])
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -391,13 +391,18 @@ def test_a_cancellation_removes_the_event_from_every_calendar_that_got_it(
 # --- Permissions and the page's box -------------------------------------------------------------------------
 
 
-def test_only_the_facilitator_and_stewards_send_the_agenda(meeting, alliance, steward, member, fran):
+def test_only_the_facilitator_and_stewards_send_the_agenda(meeting, alliance, steward_user, member_user, fran):
     with pytest.raises(PermissionDenied):
-        sending.meeting_send_agenda(meeting=meeting, sent_by=membership_of(alliance, member))
-    assert sending.meeting_send_agenda(meeting=meeting, sent_by=membership_of(alliance, steward)).agenda_sent_count == 1
+        sending.meeting_send_agenda(meeting=meeting, sent_by=membership_of(alliance, member_user))
+    assert (
+        sending.meeting_send_agenda(meeting=meeting, sent_by=membership_of(alliance, steward_user)).agenda_sent_count
+        == 1
+    )
 
 
-@pytest.mark.parametrize(("reader", "status"), [("member", 403), ("outsider", 404), ("steward", 302), ("fran", 302)])
+@pytest.mark.parametrize(
+    ("reader", "status"), [("member_user", 403), ("outsider", 404), ("steward_user", 302), ("fran", 302)]
+)
 def test_who_may_post_send_agenda(client, request, meeting, alliance, reader, status, mailoutbox):
     user = request.getfixturevalue(reader)
     client.force_login(user if reader != "fran" else user.user)
@@ -409,13 +414,13 @@ def test_who_may_post_send_agenda(client, request, meeting, alliance, reader, st
     assert meeting.agenda_sent_count == (1 if status == 302 else 0)
 
 
-def test_members_download_the_event_and_outsiders_get_not_found(client, meeting, alliance, member, outsider):
+def test_members_download_the_event_and_outsiders_get_not_found(client, meeting, alliance, member_user, outsider):
     url = reverse("meetings:agenda_ics", kwargs={"slug": alliance.slug, "pk": meeting.pk})
     assert url == f"/alliances/barrio-readers/meetings/{meeting.pk}/agenda.ics"
 
     client.force_login(outsider)
     assert client.get(url).status_code == 404
-    client.force_login(member)
+    client.force_login(member_user)
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
@@ -429,7 +434,7 @@ def test_members_download_the_event_and_outsiders_get_not_found(client, meeting,
 
 
 def test_the_box_says_which_version_was_sent_and_offers_the_update_after_a_change(
-    rf, meeting, alliance, member, fran, django_capture_on_commit_callbacks
+    rf, meeting, alliance, member_user, fran, django_capture_on_commit_callbacks
 ):
     def box(reader: Member) -> str:
         meeting.refresh_from_db()
@@ -441,8 +446,8 @@ def test_the_box_says_which_version_was_sent_and_offers_the_update_after_a_chang
 
     assert "has not been sent to the members yet" in box(fran)
     assert "Send agenda" in box(fran)
-    assert "Send agenda" not in box(membership_of(alliance, member))  # members download, do not send
-    assert "agenda.ics" in box(membership_of(alliance, member))
+    assert "Send agenda" not in box(membership_of(alliance, member_user))  # members download, do not send
+    assert "agenda.ics" in box(membership_of(alliance, member_user))
 
     _send(meeting, fran, django_capture_on_commit_callbacks)
     assert "Version 1 of the agenda was sent" in box(fran)
@@ -478,7 +483,7 @@ class RawRecordingHandler(RecordingHandler):
 
 @pytest.mark.integration
 def test_the_smtp_server_gets_crlf_calendar_lines_in_a_method_part_and_an_attachment(
-    settings, meeting, member, fran, django_capture_on_commit_callbacks
+    settings, meeting, member_user, fran, django_capture_on_commit_callbacks
 ):
     server = RecordingSMTPServer()
     server.handler = RawRecordingHandler()
@@ -492,7 +497,7 @@ def test_the_smtp_server_gets_crlf_calendar_lines_in_a_method_part_and_an_attach
     assert sorted(r for m in server.handler.snapshot() for r in m.recipients) == sorted(
         m.user.email.lower() for m in members
     )
-    [raw] = [r for r in server.handler.raw if message_from_bytes(r)["To"].endswith(f"<{member.email}>")]
+    [raw] = [r for r in server.handler.raw if message_from_bytes(r)["To"].endswith(f"<{member_user.email}>")]
     body, attachment = message_from_bytes(raw).get_payload()
     assert body.get_payload(2).get_content_type() == "text/calendar"
     assert body.get_payload(2).get_param("method") == "REQUEST"
@@ -502,7 +507,7 @@ def test_the_smtp_server_gets_crlf_calendar_lines_in_a_method_part_and_an_attach
     ics = attachment.get_payload(decode=True)
     assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
     event = event_of(icalendar.Calendar.from_ical(ics))
-    assert str(event["ATTENDEE"]) == f"mailto:{member.email}"
+    assert str(event["ATTENDEE"]) == f"mailto:{member_user.email}"
     assert str(event["UID"]) == f"meeting-{meeting.uid}@testserver"
 
 
@@ -607,14 +612,14 @@ def test_times_follow_each_zones_daylight_saving_rules(meeting, fran, django_cap
 
 
 def test_a_member_who_left_after_the_agenda_gets_no_cancellation(
-    meeting, alliance, steward, fran, django_capture_on_commit_callbacks, mailoutbox
+    meeting, alliance, steward_user, fran, django_capture_on_commit_callbacks, mailoutbox
 ):
     _send(meeting, fran, django_capture_on_commit_callbacks)
     mailoutbox.clear()
-    Member.objects.filter(alliance=alliance, user=steward).update(is_steward=False, is_active=False)
+    Member.objects.filter(alliance=alliance, user=steward_user).update(is_steward=False, is_active=False)
 
     with django_capture_on_commit_callbacks(execute=True):
         meeting_cancel(meeting=meeting, by=fran)
 
     assert len(mailoutbox) == 2
-    assert not [e for e in mailoutbox if steward.email in e.to[0]]
+    assert not [e for e in mailoutbox if steward_user.email in e.to[0]]

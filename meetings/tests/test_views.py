@@ -19,10 +19,10 @@ def _url(name: str, alliance: Alliance, **kwargs) -> str:
 
 
 @pytest.fixture
-def people(alliance, steward, member) -> dict[str, Member]:
+def people(alliance, steward_user, member_user) -> dict[str, Member]:
     return {
-        "steward": Member.objects.get(alliance=alliance, user=steward),
-        "mia": Member.objects.get(alliance=alliance, user=member),
+        "steward": Member.objects.get(alliance=alliance, user=steward_user),
+        "mia": Member.objects.get(alliance=alliance, user=member_user),
         "fay": MemberFactory(alliance=alliance, user__display_name="Fay Facilitator"),
         "nat": MemberFactory(alliance=alliance, user__display_name="Nat Notes"),
     }
@@ -59,13 +59,13 @@ def _form(day: date, start: str, people: dict[str, Member], **changes) -> dict:
 
 
 def test_the_schedule_form_proposes_the_next_slot_the_charters_venue_and_the_fairest_members(
-    client, alliance, steward, people
+    client, alliance, steward_user, people
 ):
     alliance.cadence, alliance.meeting_weekday, alliance.meeting_time = Alliance.Cadence.WEEKLY, 1, time(18, 30)
     alliance.meeting_duration_minutes, alliance.venue_address = 120, "Community centre"
     alliance.time_zone = "America/New_York"
     alliance.save()
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     form = client.get(_url("meeting_create", alliance)).context["form"]
 
@@ -78,11 +78,11 @@ def test_the_schedule_form_proposes_the_next_slot_the_charters_venue_and_the_fai
 
 
 def test_a_steward_schedules_a_meeting_at_six_pm_new_york_time_across_the_clock_change(
-    client, alliance, steward, people
+    client, alliance, steward_user, people
 ):
     alliance.time_zone = "America/New_York"
     alliance.save()
-    client.force_login(steward)
+    client.force_login(steward_user)
     # Far enough ahead to be in the future whenever the test runs; one winter and one summer date.
     winter, summer = date(timezone.now().year + 2, 3, 2), date(timezone.now().year + 2, 4, 6)
 
@@ -109,12 +109,12 @@ def test_a_steward_schedules_a_meeting_at_six_pm_new_york_time_across_the_clock_
     ],
 )
 def test_bad_input_gets_a_clear_message_on_the_form_and_nothing_is_saved(
-    client, alliance, steward, people, changes, message
+    client, alliance, steward_user, people, changes, message
 ):
     people["former"] = MemberFactory(alliance=alliance, is_active=False)
     people["stranger"] = MemberFactory()
     changes = {key: str(people[value].pk) if value in people else value for key, value in changes.items()}
-    client.force_login(steward)
+    client.force_login(steward_user)
 
     response = client.post(
         _url("meeting_create", alliance), _form(date(timezone.now().year + 1, 6, 1), "18:00", people, **changes)
@@ -125,10 +125,10 @@ def test_bad_input_gets_a_clear_message_on_the_form_and_nothing_is_saved(
     assert not Meeting.objects.exists()
 
 
-def test_a_time_the_clocks_skip_gets_a_clear_message(client, alliance, steward, people):
+def test_a_time_the_clocks_skip_gets_a_clear_message(client, alliance, steward_user, people):
     alliance.time_zone = "America/New_York"
     alliance.save()
-    client.force_login(steward)
+    client.force_login(steward_user)
     year = timezone.now().year + 2
     # The second Sunday of March: New York's clocks jump from 2:00 to 3:00.
     second_sunday = next(date(year, 3, d) for d in range(8, 15) if date(year, 3, d).weekday() == 6)
@@ -140,9 +140,9 @@ def test_a_time_the_clocks_skip_gets_a_clear_message(client, alliance, steward, 
 
 
 def test_a_plain_member_may_not_schedule_but_the_facilitator_of_the_latest_meeting_may(
-    client, alliance, member, people, meeting
+    client, alliance, member_user, people, meeting
 ):
-    client.force_login(member)
+    client.force_login(member_user)
     assert client.get(_url("meeting_create", alliance)).status_code == 403
 
     client.force_login(people["fay"].user)
@@ -152,11 +152,11 @@ def test_a_plain_member_may_not_schedule_but_the_facilitator_of_the_latest_meeti
 # --- The meeting page and its actions --------------------------------------------------------------
 
 
-def test_the_facilitator_reschedules_and_a_plain_member_cannot(client, alliance, member, people, meeting):
+def test_the_facilitator_reschedules_and_a_plain_member_cannot(client, alliance, member_user, people, meeting):
     local = timezone.localtime(meeting.starts_at + timedelta(days=1), timezone.get_fixed_timezone(0))
     data = _form(local.date(), local.strftime("%H:%M"), people)
 
-    client.force_login(member)
+    client.force_login(member_user)
     assert client.post(_url("meeting_edit", alliance, pk=meeting.pk), data).status_code == 403
     client.force_login(people["fay"].user)
     response = client.post(_url("meeting_edit", alliance, pk=meeting.pk), data)
@@ -167,8 +167,8 @@ def test_the_facilitator_reschedules_and_a_plain_member_cannot(client, alliance,
     assert meeting.sequence == 1
 
 
-def test_a_member_sends_apologies_and_takes_them_back(client, alliance, member, people, meeting):
-    client.force_login(member)
+def test_a_member_sends_apologies_and_takes_them_back(client, alliance, member_user, people, meeting):
+    client.force_login(member_user)
 
     client.post(_url("apology_send", alliance, pk=meeting.pk))
     page = client.get(meeting.get_absolute_url()).content.decode()
@@ -191,9 +191,9 @@ def test_the_note_taker_skips_their_turn_from_the_meeting_page(client, alliance,
 
 
 def test_a_plain_member_cannot_skip_someone_elses_turn_and_an_unknown_role_is_not_found(
-    client, alliance, member, meeting
+    client, alliance, member_user, meeting
 ):
-    client.force_login(member)
+    client.force_login(member_user)
 
     assert client.post(_url("role_turn_skip", alliance, pk=meeting.pk, role=Role.FACILITATOR)).status_code == 403
     assert client.post(_url("role_turn_skip", alliance, pk=meeting.pk, role="chair")).status_code == 404
@@ -210,8 +210,8 @@ def test_the_facilitator_swaps_with_another_member(client, alliance, people, mee
     assert meeting.facilitator == people["mia"]
 
 
-def test_cancelling_shows_on_the_list_and_the_meeting_page(client, alliance, steward, meeting):
-    client.force_login(steward)
+def test_cancelling_shows_on_the_list_and_the_meeting_page(client, alliance, steward_user, meeting):
+    client.force_login(steward_user)
 
     response = client.post(_url("meeting_cancel", alliance, pk=meeting.pk), follow=True)
 
@@ -228,10 +228,10 @@ def test_cancelling_shows_on_the_list_and_the_meeting_page(client, alliance, ste
 
 
 def test_the_list_shows_upcoming_meetings_before_past_ones_and_the_alliance_home_the_next_one(
-    client, alliance, member, people, meeting
+    client, alliance, member_user, people, meeting
 ):
     MeetingFactory(alliance=alliance, starts_at=timezone.now() - timedelta(days=30), facilitator=people["mia"])
-    client.force_login(member)
+    client.force_login(member_user)
 
     page = client.get(_url("meeting_list", alliance)).content.decode()
     home = client.get(alliance.get_absolute_url()).content.decode()
@@ -244,8 +244,8 @@ def test_the_list_shows_upcoming_meetings_before_past_ones_and_the_alliance_home
     assert _url("meeting_create", alliance) not in home  # a plain member does not schedule
 
 
-def test_a_steward_finds_schedule_next_meeting_on_the_alliance_home(client, alliance, steward):
-    client.force_login(steward)
+def test_a_steward_finds_schedule_next_meeting_on_the_alliance_home(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     home = client.get(alliance.get_absolute_url()).content.decode()
 
@@ -253,14 +253,14 @@ def test_a_steward_finds_schedule_next_meeting_on_the_alliance_home(client, alli
     assert _url("meeting_create", alliance) in home
 
 
-def test_the_roles_page_shows_each_members_count_and_last_date(client, alliance, member, people):
+def test_the_roles_page_shows_each_members_count_and_last_date(client, alliance, member_user, people):
     held = MeetingFactory(
         alliance=alliance,
         starts_at=timezone.now() - timedelta(days=14),
         facilitator=people["fay"],
         note_taker=people["mia"],
     )
-    client.force_login(member)
+    client.force_login(member_user)
 
     response = client.get(_url("roles", alliance))
 
@@ -289,10 +289,10 @@ def _grow(alliance: Alliance, people: dict[str, Member], members: int, meetings:
 
 @pytest.mark.parametrize("page", ["meeting_list", "roles", "meeting_detail"])
 def test_pages_do_not_grow_in_queries_with_members_and_meetings(
-    client, alliance, steward, people, meeting, django_assert_max_num_queries, page
+    client, alliance, steward_user, people, meeting, django_assert_max_num_queries, page
 ):
     kwargs = {"pk": meeting.pk} if page == "meeting_detail" else {}
-    client.force_login(steward)
+    client.force_login(steward_user)
     Apology.objects.create(meeting=meeting, member=people["mia"])
 
     with django_assert_max_num_queries(30) as small:

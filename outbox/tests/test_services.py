@@ -133,26 +133,26 @@ def _action_that_fails_after_mailing(user) -> None:
 
 
 def test_mail_send_records_one_pending_delivery_per_recipient_and_sends_after_commit(
-    member, steward, django_capture_on_commit_callbacks, mailoutbox
+    member_user, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        message = _reset_mail(member, steward)
+        message = _reset_mail(member_user, steward_user)
 
         deliveries = Delivery.objects.filter(message=message)
-        assert sorted(d.to_email for d in deliveries) == sorted([member.email, steward.email])
+        assert sorted(d.to_email for d in deliveries) == sorted([member_user.email, steward_user.email])
         assert {d.status for d in deliveries} == {Delivery.Status.PENDING}
         assert mailoutbox == []
 
     assert len(callbacks) == 1
     assert sorted(email.to[0] for email in mailoutbox) == sorted(
-        [f"Mia Member <{member.email}>", f"Stella Steward <{steward.email}>"]
+        [f"Mia Member <{member_user.email}>", f"Stella Steward <{steward_user.email}>"]
     )
     assert {d.status for d in Delivery.objects.filter(message=message)} == {Delivery.Status.SENT}
 
 
-def test_rolled_back_action_records_and_sends_nothing(member, django_capture_on_commit_callbacks, mailoutbox):
+def test_rolled_back_action_records_and_sends_nothing(member_user, django_capture_on_commit_callbacks, mailoutbox):
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(ActionFailedError):
-        _action_that_fails_after_mailing(member)
+        _action_that_fails_after_mailing(member_user)
 
     assert callbacks == []
     assert not Message.objects.exists()
@@ -170,54 +170,54 @@ def test_repeated_addresses_get_one_delivery():
     assert list(message.deliveries.values_list("to_email", flat=True)) == ["Ana@example.org"]
 
 
-def test_inactive_user_gets_no_delivery(member):
+def test_inactive_user_gets_no_delivery(member_user):
     gone = UserFactory(is_active=False)
 
-    message = _reset_mail(member, gone)
+    message = _reset_mail(member_user, gone)
 
-    assert list(message.deliveries.values_list("recipient", flat=True)) == [member.pk]
+    assert list(message.deliveries.values_list("recipient", flat=True)) == [member_user.pk]
 
 
 def test_sending_with_a_key_already_used_emails_nobody_twice(
-    member, steward, django_capture_on_commit_callbacks, mailoutbox
+    member_user, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     key = "meetings.agenda:7:3"
     with django_capture_on_commit_callbacks(execute=True) as first_callbacks:
-        first = _reset_mail(member, steward, key=key)
+        first = _reset_mail(member_user, steward_user, key=key)
     # A double click: the same action again, in a request of its own.
     with django_capture_on_commit_callbacks(execute=True) as second_callbacks:
-        second = _reset_mail(member, steward, key=key)
+        second = _reset_mail(member_user, steward_user, key=key)
 
     assert second.pk == first.pk
     assert Message.objects.count() == 1
     assert Delivery.objects.count() == 2
     assert (len(first_callbacks), len(second_callbacks)) == (1, 0)
     assert sorted(email.to[0] for email in mailoutbox) == sorted(
-        [f"Mia Member <{member.email}>", f"Stella Steward <{steward.email}>"]
+        [f"Mia Member <{member_user.email}>", f"Stella Steward <{steward_user.email}>"]
     )
 
 
-def test_a_used_key_leaves_the_callers_transaction_usable(member):
-    _reset_mail(member, key="k")
+def test_a_used_key_leaves_the_callers_transaction_usable(member_user):
+    _reset_mail(member_user, key="k")
 
     with transaction.atomic():
-        again = _reset_mail(member, key="k")
-        other = _reset_mail(member, key="another")
+        again = _reset_mail(member_user, key="k")
+        other = _reset_mail(member_user, key="another")
 
     assert again.deliveries.count() == 1
     assert other.deliveries.count() == 1
     assert Message.objects.count() == 2
 
 
-def test_messages_without_a_key_are_each_sent(member, mailoutbox):
-    first, second = _reset_mail(member), _reset_mail(member)
+def test_messages_without_a_key_are_each_sent(member_user, mailoutbox):
+    first, second = _reset_mail(member_user), _reset_mail(member_user)
 
     assert first.pk != second.pk
     assert services.deliveries_send(message_id=first.pk) + services.deliveries_send(message_id=second.pk) == 2
 
 
-def test_the_secret_flag_is_recorded_and_the_stored_body_keeps_its_link(member):
-    message = _reset_mail(member, secret=True)
+def test_the_secret_flag_is_recorded_and_the_stored_body_keeps_its_link(member_user):
+    message = _reset_mail(member_user, secret=True)
     delivery = message.deliveries.get()
 
     assert message.secret is True
@@ -231,11 +231,11 @@ def test_the_secret_flag_is_recorded_and_the_stored_body_keeps_its_link(member):
 
 
 def test_each_recipient_gets_one_multipart_email_with_headers_and_attachments(
-    member, steward, django_capture_on_commit_callbacks, mailoutbox
+    member_user, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     invite = File(filename="meeting.ics", content=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", mimetype="text/calendar")
     with django_capture_on_commit_callbacks(execute=True):
-        message = _reset_mail(member, steward, reply_to="stella@example.org", attachments=[invite])
+        message = _reset_mail(member_user, steward_user, reply_to="stella@example.org", attachments=[invite])
 
     assert len(mailoutbox) == 2
     for delivery in message.deliveries.all():
@@ -254,7 +254,7 @@ def test_each_recipient_gets_one_multipart_email_with_headers_and_attachments(
 
 
 def test_each_recipient_gets_their_own_files_as_alternative_part_and_attachment(
-    member, steward, django_capture_on_commit_callbacks, mailoutbox
+    member_user, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     def invitation_for(recipient: Address) -> list[File]:
         ics = f"BEGIN:VCALENDAR\r\nATTENDEE:mailto:{recipient.email}\r\nEND:VCALENDAR\r\n".encode()
@@ -265,12 +265,12 @@ def test_each_recipient_gets_their_own_files_as_alternative_part_and_attachment(
 
     shared = File(filename="notes.txt", content=b"for everyone", mimetype="text/plain")
     with django_capture_on_commit_callbacks(execute=True):
-        _reset_mail(member, steward, attachments=[shared], attachments_for=invitation_for)
+        _reset_mail(member_user, steward_user, attachments=[shared], attachments_for=invitation_for)
 
     assert len(mailoutbox) == 2
-    for user in (member, steward):
+    for user in (member_user, steward_user):
         [email] = [e for e in mailoutbox if user.email in e.to[0]]
-        others = {member.email, steward.email} - {user.email}
+        others = {member_user.email, steward_user.email} - {user.email}
         raw = email.message().as_bytes()
         assert f"mailto:{user.email}".encode() in raw
         assert not any(f"mailto:{other}".encode() in raw for other in others)
@@ -285,9 +285,9 @@ def test_each_recipient_gets_their_own_files_as_alternative_part_and_attachment(
         ]
 
 
-def test_email_without_reply_to_has_no_reply_to_header(member, django_capture_on_commit_callbacks, mailoutbox):
+def test_email_without_reply_to_has_no_reply_to_header(member_user, django_capture_on_commit_callbacks, mailoutbox):
     with django_capture_on_commit_callbacks(execute=True):
-        _reset_mail(member)
+        _reset_mail(member_user)
 
     [email] = mailoutbox
     assert email.reply_to == []
@@ -295,9 +295,11 @@ def test_email_without_reply_to_has_no_reply_to_header(member, django_capture_on
     assert email.message().get_content_type() == "multipart/alternative"
 
 
-def test_multi_line_subject_is_sent_as_one_line(member, probe_template, django_capture_on_commit_callbacks, mailoutbox):
+def test_multi_line_subject_is_sent_as_one_line(
+    member_user, probe_template, django_capture_on_commit_callbacks, mailoutbox
+):
     with django_capture_on_commit_callbacks(execute=True):
-        services.mail_send(template=probe_template, recipients=[Address.for_user(member)], context={"when": NOW})
+        services.mail_send(template=probe_template, recipients=[Address.for_user(member_user)], context={"when": NOW})
 
     [email] = mailoutbox
     assert email.subject == "Probe in en"
@@ -338,8 +340,8 @@ def test_unknown_time_zone_renders_in_utc(probe_template):
 # --- Claiming ----------------------------------------------------------------------------------------
 
 
-def test_sending_a_message_twice_sends_each_delivery_once(member, steward, outsider, mailoutbox):
-    message = _reset_mail(member, steward, outsider)
+def test_sending_a_message_twice_sends_each_delivery_once(member_user, steward_user, outsider, mailoutbox):
+    message = _reset_mail(member_user, steward_user, outsider)
 
     assert services.deliveries_send(message_id=message.pk) == 3
     assert services.deliveries_send(message_id=message.pk) == 0
@@ -348,8 +350,8 @@ def test_sending_a_message_twice_sends_each_delivery_once(member, steward, outsi
     assert list(message.deliveries.values_list("attempts", flat=True)) == [1, 1, 1]
 
 
-def test_delivery_claimed_by_another_worker_is_not_sent(member, mailoutbox):
-    message = _reset_mail(member)
+def test_delivery_claimed_by_another_worker_is_not_sent(member_user, mailoutbox):
+    message = _reset_mail(member_user)
     other_worker = uuid.uuid4()
     message.deliveries.update(status=Delivery.Status.SENDING, claim_token=other_worker, claimed_at=timezone.now())
 
@@ -360,16 +362,16 @@ def test_delivery_claimed_by_another_worker_is_not_sent(member, mailoutbox):
     assert (delivery.status, delivery.claim_token, delivery.attempts) == (Delivery.Status.SENDING, other_worker, 0)
 
 
-def test_delivery_not_yet_due_is_not_sent(member, mailoutbox):
-    message = _reset_mail(member)
+def test_delivery_not_yet_due_is_not_sent(member_user, mailoutbox):
+    message = _reset_mail(member_user)
     message.deliveries.update(attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=5))
 
     assert services.deliveries_send(message_id=message.pk) == 0
     assert mailoutbox == []
 
 
-def test_outcome_is_not_recorded_once_the_claim_was_released(member, mailoutbox):
-    message = _reset_mail(member)
+def test_outcome_is_not_recorded_once_the_claim_was_released(member_user, mailoutbox):
+    message = _reset_mail(member_user)
     [delivery] = services._claim_batch(message_id=message.pk, now=timezone.now(), size=10)
     # The sweeper took this worker for dead and released the claim while it was still sending.
     Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.PENDING, claim_token=None)
@@ -396,9 +398,9 @@ def test_each_batch_is_sent_over_one_connection(settings, backend, mailoutbox):
     assert not message.deliveries.exclude(status=Delivery.Status.SENT).exists()
 
 
-def test_batch_shares_one_connection_with_djangos_smtp_backend(settings, member, steward, outsider):
+def test_batch_shares_one_connection_with_djangos_smtp_backend(settings, member_user, steward_user, outsider):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    message = _reset_mail(member, steward, outsider)
+    message = _reset_mail(member_user, steward_user, outsider)
 
     with mock.patch("django.core.mail.backends.smtp.EmailBackend.connection_class") as smtp_class:
         smtp_class.return_value.sendmail.return_value = {}
@@ -472,12 +474,12 @@ def test_retry_delay_has_jitter_within_half_to_one_and_a_half_times_and_a_cap(se
     assert all(300 <= d <= 900 for d in capped)
 
 
-def test_temporary_failure_reschedules_the_delivery_with_backoff(settings, backend, member, mailoutbox):
+def test_temporary_failure_reschedules_the_delivery_with_backoff(settings, backend, member_user, mailoutbox):
     settings.OUTBOX_RETRY_BASE_SECONDS = 100
     backend.fail(smtplib.SMTPResponseException(451, b"4.3.0 Try again later"))
 
     with time_machine.travel(NOW, tick=False):
-        message = _reset_mail(member)
+        message = _reset_mail(member_user)
         assert services.deliveries_send(message_id=message.pk) == 0
 
     delivery = message.deliveries.get()
@@ -489,12 +491,12 @@ def test_temporary_failure_reschedules_the_delivery_with_backoff(settings, backe
     assert mailoutbox == []
 
 
-def test_rescheduled_delivery_is_sent_when_due_with_the_same_message_id(settings, backend, member, mailoutbox):
+def test_rescheduled_delivery_is_sent_when_due_with_the_same_message_id(settings, backend, member_user, mailoutbox):
     settings.OUTBOX_RETRY_BASE_SECONDS = 100
     backend.fail(smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), times=1)
 
     with time_machine.travel(NOW, tick=False) as traveller:
-        message = _reset_mail(member)
+        message = _reset_mail(member_user)
         services.deliveries_send(message_id=message.pk)
         assert services.deliveries_send(message_id=message.pk) == 0
         traveller.shift(timedelta(seconds=151))
@@ -506,13 +508,13 @@ def test_rescheduled_delivery_is_sent_when_due_with_the_same_message_id(settings
     assert email.message()["Message-ID"] == delivery.header_message_id
 
 
-def test_delivery_fails_for_good_after_the_last_attempt(settings, backend, member, mailoutbox):
+def test_delivery_fails_for_good_after_the_last_attempt(settings, backend, member_user, mailoutbox):
     settings.OUTBOX_MAX_ATTEMPTS = 3
     backend.fail(ConnectionRefusedError(111, "Connection refused"))
 
     statuses = []
     with time_machine.travel(NOW, tick=False) as traveller:
-        message = _reset_mail(member)
+        message = _reset_mail(member_user)
         for _ in range(4):
             services.deliveries_send(message_id=message.pk)
             statuses.append(message.deliveries.get().status)
@@ -535,8 +537,8 @@ def test_delivery_fails_for_good_after_the_last_attempt(settings, backend, membe
         (smtplib.SMTPResponseException(554, b"5.7.1 Message rejected"), "554 5.7.1 Message rejected"),
     ],
 )
-def test_permanent_failure_fails_at_once_with_the_servers_answer(backend, member, mailoutbox, error, last_error):
-    message = _reset_mail(member)
+def test_permanent_failure_fails_at_once_with_the_servers_answer(backend, member_user, mailoutbox, error, last_error):
+    message = _reset_mail(member_user)
     backend.fail(error)
 
     assert services.deliveries_send(message_id=message.pk) == 0
@@ -547,45 +549,49 @@ def test_permanent_failure_fails_at_once_with_the_servers_answer(backend, member
     assert mailoutbox == []
 
 
-def test_failure_for_one_recipient_does_not_stop_the_others(backend, member, steward, mailoutbox):
-    message = _reset_mail(member, steward)
-    backend.fail(smtplib.SMTPRecipientsRefused({member.email: (550, b"5.1.1 No such user")}), only_for=(member.email,))
+def test_failure_for_one_recipient_does_not_stop_the_others(backend, member_user, steward_user, mailoutbox):
+    message = _reset_mail(member_user, steward_user)
+    backend.fail(
+        smtplib.SMTPRecipientsRefused({member_user.email: (550, b"5.1.1 No such user")}), only_for=(member_user.email,)
+    )
 
     assert services.deliveries_send(message_id=message.pk) == 1
 
-    assert message.deliveries.get(recipient=member).status == Delivery.Status.FAILED
-    assert message.deliveries.get(recipient=steward).status == Delivery.Status.SENT
-    assert [email.to for email in mailoutbox] == [[f"Stella Steward <{steward.email}>"]]
+    assert message.deliveries.get(recipient=member_user).status == Delivery.Status.FAILED
+    assert message.deliveries.get(recipient=steward_user).status == Delivery.Status.SENT
+    assert [email.to for email in mailoutbox] == [[f"Stella Steward <{steward_user.email}>"]]
 
 
 # --- Skipping those who left ------------------------------------------------------------------------
 
 
-def test_skipping_pending_deliveries_of_a_scope_spares_everyone_else(steward, member, mailoutbox):
-    message = _reset_mail(steward, member, scope="alliance:1")
-    other_scope = _reset_mail(member, scope="alliance:2")
-    already_sent = _reset_mail(member, scope="alliance:1")
+def test_skipping_pending_deliveries_of_a_scope_spares_everyone_else(steward_user, member_user, mailoutbox):
+    message = _reset_mail(steward_user, member_user, scope="alliance:1")
+    other_scope = _reset_mail(member_user, scope="alliance:2")
+    already_sent = _reset_mail(member_user, scope="alliance:1")
     services.deliveries_send(message_id=already_sent.pk)
     mailoutbox.clear()
 
-    skipped = services.deliveries_skip_pending(recipient=member, scope="alliance:1", reason=Delivery.SkipReason.LEFT)
+    skipped = services.deliveries_skip_pending(
+        recipient=member_user, scope="alliance:1", reason=Delivery.SkipReason.LEFT
+    )
 
     assert skipped == 1
     assert services.deliveries_send(message_id=message.pk) == 1
     assert services.deliveries_send(message_id=other_scope.pk) == 1
-    gone = message.deliveries.get(recipient=member)
+    gone = message.deliveries.get(recipient=member_user)
     assert (gone.status, gone.skip_reason, gone.last_error) == (Delivery.Status.SKIPPED, "left", "")
     assert already_sent.deliveries.get().status == Delivery.Status.SENT
     assert sorted(email.to[0] for email in mailoutbox) == sorted(
-        [f"Stella Steward <{steward.email}>", f"Mia Member <{member.email}>"]
+        [f"Stella Steward <{steward_user.email}>", f"Mia Member <{member_user.email}>"]
     )
 
 
-def test_a_delivery_being_sent_is_not_skipped(member):
-    message = _reset_mail(member, scope="alliance:1")
+def test_a_delivery_being_sent_is_not_skipped(member_user):
+    message = _reset_mail(member_user, scope="alliance:1")
     [claimed] = services._claim_batch(message_id=message.pk, now=timezone.now(), size=10)
 
-    assert services.deliveries_skip_pending(recipient=member, scope="alliance:1", reason="left") == 0
+    assert services.deliveries_skip_pending(recipient=member_user, scope="alliance:1", reason="left") == 0
 
     claimed.refresh_from_db()
     assert claimed.status == Delivery.Status.SENDING

@@ -51,19 +51,21 @@ def _everything_an_operator_can_open(client, delivery: Delivery) -> str:
 # --- Who may read the outbox -------------------------------------------------------------------------
 
 
-def test_staff_without_the_permission_gets_not_found_on_every_outbox_page(client, member):
-    delivery = mail_send(template="password_reset", recipients=[Address.for_user(member)], context={"user": member})
+def test_staff_without_the_permission_gets_not_found_on_every_outbox_page(client, member_user):
+    delivery = mail_send(
+        template="password_reset", recipients=[Address.for_user(member_user)], context={"user": member_user}
+    )
     delivery = delivery.deliveries.get()
     client.force_login(UserFactory(is_staff=True))
 
     assert [client.get(url).status_code for url in _outbox_pages(delivery)] == [404, 404, 404]
 
 
-def test_staff_without_the_permission_cannot_open_deliveries_in_the_admin(client, member, mailoutbox):
+def test_staff_without_the_permission_cannot_open_deliveries_in_the_admin(client, member_user, mailoutbox):
     message = mail_send(
         template="password_reset",
-        recipients=[Address.for_user(member)],
-        context={"user": member, "reset_url": "http://testserver/accounts/password/reset/Mg/secret-token/"},
+        recipients=[Address.for_user(member_user)],
+        context={"user": member_user, "reset_url": "http://testserver/accounts/password/reset/Mg/secret-token/"},
     )
     delivery = message.deliveries.get()
     client.force_login(UserFactory(is_staff=True))
@@ -83,8 +85,10 @@ def test_the_outbox_link_in_the_menu_shows_only_to_those_who_may_read_it(client)
     assert reverse("outbox:delivery_list") in client.get(reverse("home"), follow=True).content.decode()
 
 
-def test_an_operator_with_the_permission_reads_the_outbox_and_it_is_never_cached(client, member):
-    message = mail_send(template="password_reset", recipients=[Address.for_user(member)], context={"user": member})
+def test_an_operator_with_the_permission_reads_the_outbox_and_it_is_never_cached(client, member_user):
+    message = mail_send(
+        template="password_reset", recipients=[Address.for_user(member_user)], context={"user": member_user}
+    )
     delivery = message.deliveries.get()
     client.force_login(make_operator())
 
@@ -95,7 +99,7 @@ def test_an_operator_with_the_permission_reads_the_outbox_and_it_is_never_cached
     assert all("no-store" in response["Cache-Control"] for response in responses)
 
 
-def test_an_anonymous_visitor_is_sent_to_sign_in(client, member):
+def test_an_anonymous_visitor_is_sent_to_sign_in(client, member_user):
     response = client.get(reverse("outbox:delivery_list"))
 
     assert response.status_code == 302
@@ -130,10 +134,12 @@ def test_a_password_reset_link_is_redacted_everywhere_an_operator_looks_but_work
 
 
 def test_an_invitation_link_is_redacted_for_operators_but_reaches_the_invited_person(
-    client, alliance, steward, django_capture_on_commit_callbacks, mailoutbox
+    client, alliance, steward_user, django_capture_on_commit_callbacks, mailoutbox
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = alliance_services.invitation_create(alliance=alliance, email="new@example.org", invited_by=steward)
+        invitation = alliance_services.invitation_create(
+            alliance=alliance, email="new@example.org", invited_by=steward_user
+        )
     delivery = Delivery.objects.get(to_email="new@example.org")
     client.force_login(make_operator())
 
@@ -163,11 +169,11 @@ def test_a_sign_up_confirmation_link_is_redacted(client, django_capture_on_commi
     assert REDACTED in seen
 
 
-def test_an_email_without_a_single_use_link_is_shown_in_full(client, member):
+def test_an_email_without_a_single_use_link_is_shown_in_full(client, member_user):
     message = mail_send(
         template="password_reset",
-        recipients=[Address.for_user(member)],
-        context={"user": member, "reset_url": "http://testserver/alliances/barrio-readers/"},
+        recipients=[Address.for_user(member_user)],
+        context={"user": member_user, "reset_url": "http://testserver/alliances/barrio-readers/"},
     )
     delivery = message.deliveries.get()
     client.force_login(make_operator())
@@ -178,9 +184,11 @@ def test_an_email_without_a_single_use_link_is_shown_in_full(client, member):
     assert REDACTED not in seen
 
 
-def test_the_admin_cannot_redirect_someones_email_to_another_address(client, member):
+def test_the_admin_cannot_redirect_someones_email_to_another_address(client, member_user):
     """A change in the admin could send a reset link to an operator's own address: deliveries are read-only."""
-    message = mail_send(template="password_reset", recipients=[Address.for_user(member)], context={"user": member})
+    message = mail_send(
+        template="password_reset", recipients=[Address.for_user(member_user)], context={"user": member_user}
+    )
     delivery = message.deliveries.get()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
@@ -191,14 +199,14 @@ def test_the_admin_cannot_redirect_someones_email_to_another_address(client, mem
 
     assert response.status_code == 403
     delivery.refresh_from_db()
-    assert delivery.to_email == member.email
+    assert delivery.to_email == member_user.email
 
 
-def test_a_delivery_page_lists_the_shared_files_and_its_own_not_another_recipients(client, member, steward):
+def test_a_delivery_page_lists_the_shared_files_and_its_own_not_another_recipients(client, member_user, steward_user):
     message = mail_send(
         template="password_reset",
-        recipients=[Address.for_user(member), Address.for_user(steward)],
-        context={"user": member, "reset_url": "http://x/"},
+        recipients=[Address.for_user(member_user), Address.for_user(steward_user)],
+        context={"user": member_user, "reset_url": "http://x/"},
         attachments=[File(filename="shared.txt", content=b"x", mimetype="text/plain")],
         attachments_for=lambda r: [
             File(filename=f"for-{r.name.split()[0]}.ics", content=b"x", mimetype="application/ics")
@@ -206,7 +214,7 @@ def test_a_delivery_page_lists_the_shared_files_and_its_own_not_another_recipien
     )
     client.force_login(make_operator())
 
-    page = client.get(reverse("outbox:delivery_detail", args=[message.deliveries.get(to_email=member.email).pk]))
+    page = client.get(reverse("outbox:delivery_detail", args=[message.deliveries.get(to_email=member_user.email).pk]))
 
     assert "shared.txt" in page.content.decode()
     assert "for-Mia.ics" in page.content.decode()

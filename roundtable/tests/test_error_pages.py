@@ -61,8 +61,8 @@ def test_the_404_page_works_for_an_anonymous_reader(client):
     assert reverse("accounts:login") in response.content.decode()
 
 
-def test_a_member_on_a_stewards_page_gets_the_products_403_in_spanish(client, alliance, member):
-    _spanish(client, member)
+def test_a_member_on_a_stewards_page_gets_the_products_403_in_spanish(client, alliance, member_user):
+    _spanish(client, member_user)
 
     response = client.get(reverse("alliances:charter_purpose_edit", args=[alliance.slug]))
 

@@ -42,8 +42,8 @@ def test_public_pages_and_the_not_found_page_carry_the_strict_policy(client, pat
     _assert_strict(client.get(path))
 
 
-def test_members_pages_carry_the_strict_policy(client, alliance, steward):
-    client.force_login(steward)
+def test_members_pages_carry_the_strict_policy(client, alliance, steward_user):
+    client.force_login(steward_user)
 
     for name in ("alliance_detail", "charter_detail", "charter_logistics_edit", "member_list"):
         response = client.get(reverse(f"alliances:{name}", args=[alliance.slug]))
@@ -52,10 +52,10 @@ def test_members_pages_carry_the_strict_policy(client, alliance, steward):
     _assert_strict(client.get(reverse("accounts:profile")))
 
 
-def test_an_emails_html_shown_to_an_operator_runs_sandboxed(client, member):
+def test_an_emails_html_shown_to_an_operator_runs_sandboxed(client, member_user):
     # The email's HTML is shown from our own origin: sandboxed, nothing in it can script the operator's session.
     delivery = mail_send(
-        template="password_reset", recipients=[Address.for_user(member)], context={"user": member}
+        template="password_reset", recipients=[Address.for_user(member_user)], context={"user": member_user}
     ).deliveries.get()
     client.force_login(make_operator())
 

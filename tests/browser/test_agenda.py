@@ -39,9 +39,9 @@ def _titles(meeting) -> list[str]:
     return list(AgendaItem.objects.filter(meeting=meeting).on_agenda().values_list("title", flat=True))
 
 
-def _signed_in_page(browser, site, member: Member, *, javascript: bool = True):
+def _signed_in_page(browser, site, member_user: Member, *, javascript: bool = True):
     client = Client()
-    client.force_login(member.user)
+    client.force_login(member_user.user)
     context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": 900})
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
     page = context.new_page()

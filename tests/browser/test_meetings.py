@@ -38,9 +38,9 @@ def alliance(db) -> Alliance:
     return alliance
 
 
-def _page_for(browser, site, member: Member):
+def _page_for(browser, site, member_user: Member):
     client = Client()
-    client.force_login(member.user)
+    client.force_login(member_user.user)
     context = browser.new_context(viewport={"width": 390, "height": 844})
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
     return context.new_page()

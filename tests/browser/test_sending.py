@@ -38,9 +38,9 @@ def prepared(db):
     return {"meeting": meeting, "facilitator": facilitator, "reader": reader}
 
 
-def _signed_in_page(browser, site, member: Member):
+def _signed_in_page(browser, site, member_user: Member):
     client = Client()
-    client.force_login(member.user)
+    client.force_login(member_user.user)
     context = browser.new_context(accept_downloads=True, viewport={"width": 390, "height": 844})
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
     return context.new_page()
