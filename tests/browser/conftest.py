@@ -50,3 +50,14 @@ def link_in_email(delivery, path_prefix: str) -> str:
     match = re.search(rf"https?://\S+{re.escape(path_prefix)}\S*", delivery.body_text)
     assert match, f"no link to {path_prefix} in: {delivery.body_text}"
     return match.group(0)
+
+
+def signed_in_page(browser, site, member, *, viewport: dict | None = None, **context_options):
+    """A page in a new browser context (its own cookies), signed in as the member's user."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(member.user)
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, **context_options)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
+    return context.new_page()
