@@ -4,7 +4,6 @@ without JavaScript; the order is saved each time, and our own script runs under 
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -13,6 +12,7 @@ from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import agenda
 from meetings.models import AgendaItem
 from meetings.services import meeting_schedule
+from tests.browser.conftest import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,11 +40,7 @@ def _titles(meeting) -> list[str]:
 
 
 def _signed_in_page(browser, site, member_user: Member, *, javascript: bool = True):
-    client = Client()
-    client.force_login(member_user.user)
-    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
-    page = context.new_page()
+    page = signed_in_page(browser, site, member_user, java_script_enabled=javascript)
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     return page, problems

@@ -5,14 +5,14 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from alliances.models import Alliance, Member
+from alliances.models import Alliance
 from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings.models import Apology, Meeting
 from meetings.tests.factories import MeetingFactory
+from tests.browser.conftest import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,19 +38,11 @@ def alliance(db) -> Alliance:
     return alliance
 
 
-def _page_for(browser, site, member_user: Member):
-    client = Client()
-    client.force_login(member_user.user)
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
-    return context.new_page()
-
-
 def test_the_last_facilitator_schedules_the_next_meeting_as_proposed_and_a_member_sends_apologies(
     browser, site, alliance
 ):
     ben = alliance.members.get(user__display_name="Ben")
-    page = _page_for(browser, site, ben)
+    page = signed_in_page(browser, site, ben, viewport={"width": 390, "height": 844})
     page.goto(f"{site.url}{alliance.get_absolute_url()}")
 
     page.get_by_role("link", name="Meetings", exact=True).click()

@@ -5,15 +5,14 @@ from datetime import timedelta
 
 import icalendar
 import pytest
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from alliances.models import Member
 from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import agenda
 from meetings.services import meeting_schedule
 from outbox.models import Delivery
+from tests.browser.conftest import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,12 +37,8 @@ def prepared(db):
     return {"meeting": meeting, "facilitator": facilitator, "reader": reader}
 
 
-def _signed_in_page(browser, site, member_user: Member):
-    client = Client()
-    client.force_login(member_user.user)
-    context = browser.new_context(accept_downloads=True, viewport={"width": 390, "height": 844})
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
-    return context.new_page()
+def _signed_in_page(browser, site, member_user):
+    return signed_in_page(browser, site, member_user, viewport={"width": 390, "height": 844}, accept_downloads=True)
 
 
 def test_the_facilitator_sends_the_agenda_then_its_update_and_a_member_downloads_the_event(browser, site, prepared):
