@@ -512,8 +512,7 @@ def test_a_membership_that_ended_after_it_was_loaded_cannot_change_its_organisat
     assert membership_of(alliance, member_user).organisation == ""
 
 
-@pytest.mark.skipif(not connection.features.has_select_for_update, reason="SQLite has no row locks (CI: PostgreSQL)")
-def test_charter_services_lock_the_row_they_read_before(alliance, steward_user, norms):
+def test_charter_services_lock_the_row_they_read_before(postgresql, alliance, steward_user, norms):
     # The "before" read and the write must not interleave with another steward's save.
     with CaptureQueriesContext(connection) as queries:
         services.charter_set_purpose(alliance=alliance, purpose="New", agreed_on=None, by=steward_user)

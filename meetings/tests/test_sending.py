@@ -530,10 +530,8 @@ def test_sending_costs_the_same_queries_for_ten_more_members(meeting, alliance, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_sends_email_everyone_once(meeting, fran):
+def test_two_simultaneous_sends_email_everyone_once(postgresql, meeting, fran):
     """Two requests at the same moment (a double click): the meeting's row lock lets one through."""
-    if connection.vendor != "postgresql":
-        pytest.skip("Row locks: PostgreSQL only (SQLite serialises whole transactions).")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 

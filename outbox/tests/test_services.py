@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -745,14 +745,12 @@ def test_unreachable_server_reschedules_the_whole_batch_after_one_try(settings, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_requests_with_one_key_email_each_recipient_once(mailoutbox):
+def test_two_simultaneous_requests_with_one_key_email_each_recipient_once(postgresql, mailoutbox):
     """A double POST: the second request arrives while the first has not committed yet.
 
     The second insert of the key waits for the first transaction and then fails, so the second request
     returns the first message. Run against PostgreSQL in CI; SQLite serialises the two writers anyway.
     """
-    if connection.vendor != "postgresql":
-        pytest.skip("Needs two concurrent writers: PostgreSQL.")
     users = [UserFactory(display_name=f"Reader {n}") for n in range(3)]
     first_recorded = threading.Event()
     results: dict[str, int] = {}
