@@ -1,6 +1,5 @@
 """Sending the agenda (facilitator or steward) and downloading the meeting's calendar event (members)."""
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -9,16 +8,14 @@ from django.views.decorators.http import require_GET, require_POST
 from alliances.access import get_membership
 from meetings import calendar, sending
 from meetings.models import Meeting
+from meetings.views.agenda import _get_meeting
 from roundtable.actions import attempt
 from roundtable.http import AuthenticatedHttpRequest
 
 
 @require_POST
 def agenda_send(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    member = get_membership(request, slug)
-    meeting = get_object_or_404(Meeting.objects.filter(alliance=member.alliance), pk=pk)
-    if not meeting.can_edit(member):
-        raise PermissionDenied
+    member, meeting = _get_meeting(request, slug, pk, edit=True)
     attempt(
         request,
         lambda: sending.meeting_send_agenda(meeting=meeting, sent_by=member),
