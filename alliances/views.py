@@ -537,11 +537,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 def delivery_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Stewards: the alliance's emails that could not be delivered, with a way to try again."""
     member = get_stewardship(request, slug)
-    deliveries = (
-        Delivery.objects.in_scope(member.alliance.mail_scope)
-        .filter(status=Delivery.Status.FAILED)
-        .select_related("recipient")
-    )
+    deliveries = Delivery.objects.in_scope(member.alliance.mail_scope).filter(status=Delivery.Status.FAILED)
     return render_alliance(request, member, "alliances/delivery_list.html", {"deliveries": deliveries})
 
 
