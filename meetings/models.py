@@ -47,7 +47,8 @@ class Meeting(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         CANCELLED = "cancelled", _("Cancelled")
-        # The run of show (issue 10) adds "in progress" and "ended".
+        IN_PROGRESS = "in_progress", _("In progress")
+        ENDED = "ended", _("Ended")
 
     alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="meetings")
     starts_at = models.DateTimeField(_("starts at"))
@@ -90,6 +91,21 @@ class Meeting(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    # The run of show (meetings/run.py). Every write of the run of show raises `revision` in its own
+    # transaction, so the live pages see each change through that one number.
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    started_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    ended_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The key of the step everyone is on (meetings/steps.py: "bonding", "item:42", "evaluation"…), and
+    # when the meeting arrived there; the time of the steps already left is in StepTime.
+    current_step = models.CharField(_("current step"), max_length=40, blank=True)
+    step_started_at = models.DateTimeField(_("step started at"), null=True, blank=True)
+    # The meeting set during this one's "next meeting's logistics" step.
+    next_meeting = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("next meeting")
+    )
 
     objects = MeetingQuerySet.as_manager()
 
@@ -136,6 +152,14 @@ class Meeting(models.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == self.Status.CANCELLED
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status == self.Status.IN_PROGRESS
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status == self.Status.ENDED
 
     def holder(self, role: str) -> Member | None:
         return self.facilitator if role == Role.FACILITATOR else self.note_taker
@@ -224,6 +248,21 @@ class AgendaItem(models.Model):
     decline_reason = models.TextField(_("why it was declined"), blank=True)
     decided_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The open discussion after the round robin, typed live by the note taker; `discussion_version` is
+    # raised by every save, so that a second editor's stale save is refused (meetings/texts.py).
+    discussion = models.TextField(_("discussion"), blank=True)
+    discussion_version = models.PositiveIntegerField(default=0)
+    # A decision deferred at one meeting is carried to the next one's agenda as a new item that
+    # continues it; `deferred_at` is set on the item that was deferred.
+    carried_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="carried_to",
+        verbose_name=_("continues"),
+    )
+    deferred_at = models.DateTimeField(_("deferred at"), null=True, blank=True)
 
     objects = AgendaItemQuerySet.as_manager()
 
@@ -307,3 +346,244 @@ class RoleTurnChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.from_member} → {self.to_member}"
+
+
+# --- The run of show (issue 10) -----------------------------------------------------------------------
+
+
+class StepTime(models.Model):
+    """The time a meeting spent on one step of its run of show, added to each time the step is left.
+
+    The step the meeting is on counts live on top: `spent_seconds + (now - meeting.step_started_at)`.
+    """
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="step_times")
+    key = models.CharField(_("step"), max_length=40)
+    spent_seconds = models.PositiveIntegerField(_("time spent (seconds)"), default=0)
+
+    class Meta:
+        verbose_name = _("time spent on a step")
+        verbose_name_plural = _("time spent on steps")
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "key"], name="meetings_steptime_once_per_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.spent_seconds} s"
+
+
+class Attendance(models.Model):
+    """Whether a member was at a meeting: present, absent or excused (an apology pre-fills "excused")."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", _("Present")
+        ABSENT = "absent", _("Absent")
+        EXCUSED = "excused", _("Excused")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="attendance")
+    status = models.CharField(_("attendance"), max_length=8, choices=Status.choices, default=Status.ABSENT)
+    # Set when a member is marked present after the meeting started: a late arrival.
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    marked_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    marked_at = models.DateTimeField(_("marked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "member"], name="meetings_attendance_once_per_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.get_status_display()}"
+
+
+class RoundRobin(models.Model):
+    """A round robin: every present participant takes a turn to speak, or passes, in a set order.
+
+    Held on an agenda item, or as the closing evaluation (no item), where each turn's thought is the
+    member's takeaway. The first speaker rotates from one round robin of the alliance to the next.
+    """
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="round_robins")
+    item = models.ForeignKey(
+        AgendaItem,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="round_robins",
+        verbose_name=_("agenda item"),
+    )
+    is_evaluation = models.BooleanField(_("closing evaluation"), default=False)
+    # The members' pks in speaking order, fixed at the start (the turns repeat it, one row each).
+    order = models.JSONField(_("speaking order"), default=list)
+    # SET_NULL rather than CASCADE: a deleted account must not take a whole round robin with it.
+    first_speaker = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("first speaker")
+    )
+    current_position = models.PositiveSmallIntegerField(default=0)
+    turn_seconds = models.PositiveSmallIntegerField(_("time box per turn (seconds)"), null=True, blank=True)
+    started_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("round robin")
+        verbose_name_plural = _("round robins")
+        ordering = ["started_at", "pk"]
+        indexes = [models.Index(fields=["meeting", "started_at"], name="meetings_roundrobin_meeting")]
+        constraints = [
+            # An evaluation round has no item; every other round robin is on one.
+            models.CheckConstraint(
+                condition=models.Q(is_evaluation=True, item__isnull=True)
+                | models.Q(is_evaluation=False, item__isnull=False),
+                name="meetings_roundrobin_item_or_evaluation",
+            ),
+            # One round robin at a time in a meeting.
+            models.UniqueConstraint(
+                fields=["meeting"], condition=models.Q(ended_at__isnull=True), name="meetings_roundrobin_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Closing evaluation") if self.is_evaluation else str(self.item)
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class Turn(models.Model):
+    """One member's turn in a round robin: when they spoke, or that they passed, and the thought noted.
+
+    In the closing evaluation the thought is the member's takeaway, with an optional 1 to 5 rating.
+    """
+
+    round_robin = models.ForeignKey(RoundRobin, on_delete=models.CASCADE, related_name="turns")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="turns")
+    position = models.PositiveSmallIntegerField(_("position"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    passed = models.BooleanField(_("passed"), default=False)
+    thought = models.TextField(_("thought"), blank=True)
+    rating = models.PositiveSmallIntegerField(_("rating of the meeting"), null=True, blank=True)
+    # Raised by every save of the thought: a stale save is refused (meetings/texts.py).
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("turn")
+        verbose_name_plural = _("turns")
+        ordering = ["round_robin", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["round_robin", "member"], name="meetings_turn_once_per_member"),
+            models.UniqueConstraint(fields=["round_robin", "position"], name="meetings_turn_one_per_position"),
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="meetings_turn_rating_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position + 1}. {self.member}"
+
+    @property
+    def speaking_seconds(self) -> int | None:
+        """How long the member held the floor; None until the turn is over."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return int((self.ended_at - self.started_at).total_seconds())
+
+
+class Proposal(models.Model):
+    """A proposal put to a consensus check on an agenda item. An amendment is a new proposal (number 2,
+    3, …), so every version and its stances are kept."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Open")
+        CONSENSUS = "consensus", _("Consensus")
+        BLOCKED = "blocked", _("Blocked")
+
+    item = models.ForeignKey(AgendaItem, on_delete=models.CASCADE, related_name="proposals")
+    number = models.PositiveSmallIntegerField(_("version"))
+    text = models.TextField(_("proposal"))
+    # Raised by every save of the text: a stale save is refused (meetings/texts.py).
+    version = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    written_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        ordering = ["item", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "number"], name="meetings_proposal_number_per_item"),
+            # One proposal under check at a time: a blocked one is amended by writing the next.
+            models.UniqueConstraint(
+                fields=["item"], condition=models.Q(outcome="open"), name="meetings_proposal_one_open_per_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} #{self.number}"
+
+
+class Stance(models.Model):
+    """A member's stance in a consensus check: agree, stand aside or block (the last two with a reason)."""
+
+    class Kind(models.TextChoices):
+        AGREE = "agree", _("Agree")
+        STAND_ASIDE = "stand_aside", _("Stand aside")
+        BLOCK = "block", _("Block")
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="stances")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="stances")
+    kind = models.CharField(_("stance"), max_length=12, choices=Kind.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    recorded_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stance")
+        verbose_name_plural = _("stances")
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "member"], name="meetings_stance_once_per_member"),
+            models.CheckConstraint(
+                condition=models.Q(kind="agree") | ~models.Q(reason=""), name="meetings_stance_reason_unless_agree"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.get_kind_display()}"
+
+
+class DecisionQuerySet(models.QuerySet):
+    def for_alliance(self, alliance: Alliance) -> "DecisionQuerySet":
+        return self.filter(alliance=alliance).order_by("-decided_at", "-pk")
+
+
+class Decision(models.Model):
+    """A decision reached by consensus on an agenda item: the proposal that nobody blocked.
+
+    The alliance is kept on the row so that the decision log reads one index (alliance, newest first).
+    """
+
+    alliance = models.ForeignKey(Alliance, on_delete=models.CASCADE, related_name="decisions")
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="decisions")
+    item = models.OneToOneField(AgendaItem, on_delete=models.CASCADE, related_name="decision")
+    proposal = models.OneToOneField(Proposal, on_delete=models.CASCADE, related_name="decision")
+    text = models.TextField(_("decision"))
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+
+    objects = DecisionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["-decided_at", "-pk"]
+        indexes = [models.Index(fields=["alliance", "-decided_at"], name="meetings_decision_log")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
