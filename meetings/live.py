@@ -1,0 +1,110 @@
+"""What everyone following a meeting sees, read in a fixed number of queries.
+
+The live pages poll `revision_of` (one small query: the 304 path) and, when the revision moved, render
+`live_state`: the current step with its time box and time spent, the meeting's time against its
+duration, the round robin under way with its speaker and the turn's countdown, and the latest decision.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import F
+from django.utils import timezone
+
+from alliances.models import Member
+from meetings import steps
+from meetings.models import AgendaItem, AgendaSegment, Decision, Meeting, RoundRobin, StepTime, Turn
+
+
+@dataclass(frozen=True)
+class LiveState:
+    meeting: Meeting
+    now: datetime
+    steps: list[steps.Step]
+    # None before the start and after the end.
+    step: steps.Step | None
+    step_index: int | None
+    step_seconds: int
+    elapsed_seconds: int
+    duration_seconds: int
+    round_robin: RoundRobin | None
+    speaker: Member | None
+    next_speaker: Member | None
+    # Negative once the speaker runs over; None without a time box per turn.
+    turn_remaining_seconds: int | None
+    latest_decision: Decision | None
+
+    @property
+    def revision(self) -> int:
+        return self.meeting.revision
+
+    @property
+    def step_box_seconds(self) -> int | None:
+        return self.step.minutes * 60 if self.step is not None else None
+
+
+def _seconds(later: datetime, earlier: datetime | None) -> int:
+    return max(0, int((later - earlier).total_seconds())) if earlier is not None else 0
+
+
+def live_state(meeting: Meeting, *, now: datetime | None = None) -> LiveState:
+    """The live state of `meeting` (as fetched for this request), in at most five queries."""
+    now = now or timezone.now()
+    run = steps.build(
+        AgendaSegment.objects.filter(meeting=meeting), AgendaItem.objects.filter(meeting=meeting).on_agenda()
+    )
+    step, index, step_seconds = None, None, 0
+    if meeting.status == Meeting.Status.IN_PROGRESS and meeting.current_step:
+        index = steps.index_of(run, meeting.current_step)
+        step = run[index]
+        spent = (
+            StepTime.objects.filter(meeting=meeting, key=meeting.current_step)
+            .values_list("spent_seconds", flat=True)
+            .first()
+        )
+        step_seconds = (spent or 0) + _seconds(now, meeting.step_started_at)
+
+    # The current turn and the next one of the round robin under way, with the round robin itself.
+    turns = list(
+        Turn.objects.filter(
+            round_robin__meeting=meeting,
+            round_robin__ended_at__isnull=True,
+            position__gte=F("round_robin__current_position"),
+            position__lte=F("round_robin__current_position") + 1,
+        )
+        .select_related("round_robin", "member__user")
+        .order_by("position")
+    )
+    round_robin = turns[0].round_robin if turns else None
+    speaker = turns[0].member if turns else None
+    next_speaker = turns[1].member if len(turns) > 1 else None
+    remaining = None
+    if round_robin is not None and round_robin.turn_seconds is not None:
+        remaining = round_robin.turn_seconds - _seconds(now, turns[0].started_at)
+
+    latest = Decision.objects.filter(meeting=meeting).select_related("item").order_by("-decided_at", "-pk").first()
+
+    end = meeting.ended_at or now
+    return LiveState(
+        meeting=meeting,
+        now=now,
+        steps=run,
+        step=step,
+        step_index=index,
+        step_seconds=step_seconds,
+        elapsed_seconds=_seconds(end, meeting.started_at),
+        duration_seconds=meeting.duration_minutes * 60,
+        round_robin=round_robin,
+        speaker=speaker,
+        next_speaker=next_speaker,
+        turn_remaining_seconds=remaining,
+        latest_decision=latest,
+    )
+
+
+def revision_of(meeting_pk: int, *, alliance_id: int | None = None) -> int | None:
+    """The meeting's revision in one small query (None when there is no such meeting in the alliance)."""
+    meetings = Meeting.objects.filter(pk=meeting_pk)
+    if alliance_id is not None:
+        meetings = meetings.filter(alliance_id=alliance_id)
+    return meetings.values_list("revision", flat=True).first()
