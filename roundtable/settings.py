@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "alliances",
     "outbox",
     "meetings",
+    "tasks",
 ]
 
 MIDDLEWARE = [
