@@ -89,8 +89,7 @@ class StepTimeAdmin(admin.ModelAdmin):
 
 class TurnInline(admin.TabularInline):
     model = Turn
-    fields = ["position", "member", "started_at", "ended_at", "passed", "thought", "rating"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "member", "started_at", "ended_at", "passed", "thought", "rating")
     extra = 0
     can_delete = False
 
@@ -105,8 +104,7 @@ class RoundRobinAdmin(admin.ModelAdmin):
 
 class StanceInline(admin.TabularInline):
     model = Stance
-    fields = ["member", "kind", "reason", "recorded_by", "recorded_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("member", "kind", "reason", "recorded_by", "recorded_at")
     extra = 0
     can_delete = False
 

@@ -14,15 +14,16 @@ from django.utils import timezone
 from alliances.models import Member
 from meetings import steps
 from meetings.models import AgendaItem, AgendaSegment, Decision, Meeting, RoundRobin, StepTime, Turn
+from meetings.steps import Step
 
 
 @dataclass(frozen=True)
 class LiveState:
     meeting: Meeting
     now: datetime
-    steps: list[steps.Step]
+    steps: list[Step]
     # None before the start and after the end.
-    step: steps.Step | None
+    step: Step | None
     step_index: int | None
     step_seconds: int
     elapsed_seconds: int

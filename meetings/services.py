@@ -63,7 +63,8 @@ def _lock(meeting: Meeting, *, now: datetime) -> Meeting:
     locked = Meeting.objects.select_for_update().select_related("alliance").get(pk=meeting.pk)
     if locked.is_cancelled:
         raise MeetingError(_("This meeting was cancelled."))
-    if locked.starts_at <= now:
+    # A meeting can be started a little before its time (meetings/run.py): it is under way all the same.
+    if locked.starts_at <= now or locked.status in (Meeting.Status.IN_PROGRESS, Meeting.Status.ENDED):
         raise MeetingError(_("This meeting has already started or taken place."))
     return locked
 

@@ -60,10 +60,11 @@ def item_pk(key: str) -> int | None:
 
 def build(segments: Iterable[AgendaSegment], items: Iterable[AgendaItem]) -> list[Step]:
     """The steps from a meeting's segments and its accepted items (already in agenda order)."""
-    minutes = {**DEFAULT_SEGMENT_MINUTES, **{segment.kind: segment.minutes for segment in segments}}
+    minutes = {kind.value: value for kind, value in DEFAULT_SEGMENT_MINUTES.items()}
+    minutes.update((segment.kind, segment.minutes) for segment in segments)
 
     def segment_step(kind: Segment) -> Step:
-        return Step(key=kind.value, title=str(kind.label), minutes=minutes[kind], kind=kind.value)
+        return Step(key=kind.value, title=str(kind.label), minutes=minutes[kind.value], kind=kind.value)
 
     return [
         *(segment_step(kind) for kind in OPENING_SEGMENTS),

@@ -8,7 +8,7 @@ the meeting's revision (the live pages then show the new text).
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
@@ -100,7 +100,7 @@ def _save(
         raise MeetingError(_("This text is too long to save: keep it under 50,000 characters."))
     meeting = run.lock(_meeting_pk(obj))
     related = ["round_robin"] if isinstance(obj, Turn) else []
-    stored = spec.model.objects.select_related(*related).get(pk=obj.pk)
+    stored = spec.model._default_manager.select_related(*related).get(pk=obj.pk)
     _check_may_write(meeting, stored, by)
     run.require_started(meeting)
     if isinstance(stored, Proposal):
@@ -115,7 +115,7 @@ def _save(
         return stored  # an autosave of what is already there (leaving the field) changes nothing
     # Conditional on the version as well: the meeting lock already serialises these saves, and this
     # keeps the rule true for any writer that does not take it.
-    changed = spec.model.objects.filter(pk=obj.pk, **{spec.version_field: expected_version}).update(
+    changed = spec.model._default_manager.filter(pk=obj.pk, **{spec.version_field: expected_version}).update(
         **{spec.field: text, spec.version_field: F(spec.version_field) + 1}, **extra
     )
     if not changed:
@@ -138,7 +138,7 @@ def save_text(*, obj: Turn | AgendaItem | Proposal, field: str, text: str, expec
 @transaction.atomic
 def record_thought(*, turn: Turn, text: str, expected_version: int, by: Member) -> Turn:
     """The note taker's (or facilitator's) record of what a member said on their turn."""
-    return _save(obj=turn, field="thought", text=text, expected_version=expected_version, by=by)
+    return cast(Turn, _save(obj=turn, field="thought", text=text, expected_version=expected_version, by=by))
 
 
 @transaction.atomic
@@ -151,12 +151,13 @@ def record_takeaway(*, turn: Turn, text: str, expected_version: int, by: Member,
         raise MeetingError(_("Takeaways are recorded in the closing evaluation round."))
     if rating is not None and not 1 <= rating <= 5:
         raise MeetingError(_("Rate the meeting from 1 to 5, or leave the rating out."))
-    return _save(
+    saved = _save(
         obj=turn, field="thought", text=text, expected_version=expected_version, by=by, extra={"rating": rating}
     )
+    return cast(Turn, saved)
 
 
 @transaction.atomic
 def record_discussion(*, item: AgendaItem, text: str, expected_version: int, by: Member) -> AgendaItem:
     """The notes of an item's open discussion."""
-    return _save(obj=item, field="discussion", text=text, expected_version=expected_version, by=by)
+    return cast(AgendaItem, _save(obj=item, field="discussion", text=text, expected_version=expected_version, by=by))

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from alliances.tests.factories import AllianceFactory, MemberFactory
-from meetings import live, round_robins, run, steps
+from meetings import live, round_robins, run, services, steps
 from meetings.models import AgendaItem, AgendaSegment, Attendance, Decision, Meeting, Proposal, StepTime
 from meetings.services import MeetingError
 from meetings.tests.factories import AgendaItemFactory, ApologyFactory
@@ -119,6 +119,17 @@ def test_a_facilitator_who_left_can_do_nothing_any_more(table):
     with pytest.raises(PermissionDenied):
         run.end_meeting(meeting=table.meeting, by=table.facilitator, now=T0)
     assert Meeting.objects.get(pk=table.meeting.pk).current_step == "bonding"
+
+
+def test_a_meeting_started_before_its_time_can_no_longer_be_cancelled_or_rescheduled(table):
+    early = T0 - timedelta(minutes=10)
+    start(table, now=early)
+
+    with pytest.raises(MeetingError, match="already started"):
+        services.meeting_cancel(meeting=table.meeting, by=table.steward, now=early)
+    with pytest.raises(MeetingError, match="already started"):
+        services.apology_send(meeting=table.meeting, member=table.others[0], now=early)
+    assert Meeting.objects.get(pk=table.meeting.pk).status == Meeting.Status.IN_PROGRESS
 
 
 # --- Moving between steps --------------------------------------------------------------------------------
