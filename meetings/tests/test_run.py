@@ -1,10 +1,12 @@
 """The run of show: starting a meeting, its steps back and forth, ending it, and what the live pages read."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 from django.utils import timezone
 
 from alliances.tests.factories import AllianceFactory, MemberFactory
@@ -181,6 +183,33 @@ def test_a_second_click_from_a_page_that_has_not_caught_up_does_not_move_the_mee
 
     with pytest.raises(MeetingError, match="already moved on"):
         run.go_to_next_step(meeting=table.meeting, by=table.steward, expected_step="bonding", now=T0)
+    assert Meeting.objects.get(pk=table.meeting.pk).current_step == "reflection"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_clicks_on_next_step_move_the_meeting_once(postgresql, table):
+    """The facilitator and a steward click at the same moment: the meeting row's lock lets one through."""
+    start(table)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def click(by) -> None:
+        try:
+            barrier.wait()
+            run.go_to_next_step(meeting=Meeting.objects.get(pk=table.meeting.pk), by=by, expected_step="bonding")
+            outcomes.append("moved")
+        except MeetingError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click, args=(by,)) for by in (table.facilitator, table.steward)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["moved", "refused"]
     assert Meeting.objects.get(pk=table.meeting.pk).current_step == "reflection"
 
 

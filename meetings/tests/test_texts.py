@@ -1,7 +1,10 @@
 """Texts typed live: saved with a version, never overwriting what someone else saved in between."""
 
+import threading
+
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 
 from meetings import texts
 from meetings.models import AgendaItem, Meeting, Proposal, Stance
@@ -47,6 +50,35 @@ def test_the_later_of_two_saves_from_the_same_version_is_refused_and_both_texts_
     # The merge is saved against the version the conflict gave.
     merged = _discuss(table, "The fair is in June or July.", version=conflict.version, by=table.facilitator)
     assert (merged.discussion, merged.discussion_version) == ("The fair is in June or July.", 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_saves_from_the_same_version_keep_one_and_refuse_the_other(postgresql, table):
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def save(by, text: str) -> None:
+        try:
+            barrier.wait()
+            _discuss(table, text, version=0, by=by)
+            outcomes.append("saved")
+        except texts.TextConflict as conflict:
+            outcomes.append(f"refused, theirs: {conflict.theirs}")
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=save, args=(table.note_taker, "Nat's words.")),
+        threading.Thread(target=save, args=(table.facilitator, "Fay's words.")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    stored = AgendaItem.objects.get(pk=table.info.pk)
+    assert stored.discussion_version == 1
+    assert sorted(outcomes) == ["refused, theirs: " + stored.discussion, "saved"]
 
 
 def test_saving_the_same_text_again_changes_nothing(table):
