@@ -142,6 +142,11 @@ def meeting_schedule(
         AgendaSegment(meeting=meeting, kind=kind, minutes=DEFAULT_SEGMENT_MINUTES[kind])
         for kind in (*OPENING_SEGMENTS, *CLOSING_SEGMENTS)
     )
+    # Items deferred at an earlier meeting while none was scheduled join this one's agenda. Imported
+    # here: the consensus module builds on this one.
+    from meetings.consensus import carry_deferred_items
+
+    carry_deferred_items(meeting=meeting, now=now)
     return meeting
 
 
