@@ -10,7 +10,7 @@ from django.db import connections
 from django.utils import timezone
 
 from alliances.tests.factories import AllianceFactory, MemberFactory
-from meetings import live, round_robins, run, services, steps
+from meetings import consensus, live, round_robins, run, services, steps
 from meetings.models import AgendaItem, AgendaSegment, Attendance, Decision, Meeting, Proposal, StepTime
 from meetings.services import MeetingError
 from meetings.tests.factories import AgendaItemFactory, ApologyFactory
@@ -247,10 +247,50 @@ def test_when_the_current_item_is_taken_off_the_agenda_next_leads_to_the_first_i
 # --- The consensus gate ----------------------------------------------------------------------------------
 
 
-def test_a_deferred_decision_item_lets_the_meeting_move_on(table):
-    start(table)
+def _at_the_decision(table) -> None:
+    start(table, present=[table.facilitator, table.note_taker, table.others[0]])
     go_to(table, f"item:{table.decision.pk}")
-    _defer(table.decision)
+
+
+def _check(table, proposal: Proposal, kinds: list[tuple[str, str]]) -> Proposal:
+    for member, (kind, reason) in zip([table.facilitator, table.note_taker, table.others[0]], kinds, strict=True):
+        consensus.record_stance(proposal=proposal, member=member, kind=kind, reason=reason, by=table.note_taker)
+    return consensus.resolve_check(proposal=proposal, by=table.note_taker)
+
+
+def test_the_meeting_cannot_move_past_a_decision_item_whose_check_is_unresolved_but_can_go_back(table):
+    _at_the_decision(table)
+    with pytest.raises(MeetingError, match="no consensus yet"):
+        run.go_to_next_step(meeting=table.meeting, by=table.facilitator, now=T0)
+
+    proposal = consensus.write_proposal(item=table.decision, text="Hold the fair in June.", by=table.note_taker)
+    with pytest.raises(MeetingError, match="no consensus yet"):
+        run.go_to_next_step(meeting=table.meeting, by=table.facilitator, now=T0)
+    blocked = _check(table, proposal, [("agree", ""), ("agree", ""), ("block", "June is exam month.")])
+    assert blocked.outcome == Proposal.Outcome.BLOCKED
+    with pytest.raises(MeetingError, match="no consensus yet"):
+        run.go_to_next_step(meeting=table.meeting, by=table.steward, now=T0)
+
+    back = run.go_to_previous_step(meeting=table.meeting, by=table.facilitator, now=T0)
+    assert back.current_step == f"item:{table.info.pk}"
+
+
+def test_an_amended_proposal_that_reaches_consensus_lets_the_meeting_move_on(table):
+    _at_the_decision(table)
+    first = consensus.write_proposal(item=table.decision, text="Hold the fair in June.", by=table.note_taker)
+    _check(table, first, [("agree", ""), ("agree", ""), ("block", "June is exam month.")])
+    amended = consensus.amend_proposal(proposal=first, text="Hold the fair in July.", by=table.note_taker)
+    _check(table, amended, [("agree", ""), ("stand_aside", "I am away in July."), ("agree", "")])
+
+    moved = run.go_to_next_step(meeting=table.meeting, by=table.facilitator, now=T0)
+
+    assert moved.current_step == "decisions_review"
+    assert Decision.objects.get(item=table.decision).text == "Hold the fair in July."
+
+
+def test_a_deferred_decision_item_lets_the_meeting_move_on(table):
+    _at_the_decision(table)
+    consensus.defer_item(item=table.decision, by=table.facilitator)
 
     assert run.go_to_next_step(meeting=table.meeting, by=table.facilitator, now=T0).current_step == "decisions_review"
 
