@@ -1,7 +1,10 @@
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 
 from alliances.tests.factories import MemberFactory
 from meetings import consensus, run, services, steps
@@ -341,6 +344,69 @@ def test_item_is_resolved_for_other_items_decided_and_deferred_ones_only(table):
     _stances(table, proposal)
     consensus.resolve_check(proposal=proposal, by=table.facilitator)
     assert consensus.item_is_resolved(table.decision)
+
+
+# --- Concurrent writers (PostgreSQL) -------------------------------------------------------------------
+
+
+def _at_once(*calls: Callable[[], object]) -> list[BaseException]:
+    """Run the calls in threads released together; return what they raised."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run_one(call: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            call()
+        except Exception as exc:  # collected for the test to assert on
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run_one, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_six_stances_sent_at_once_from_six_phones_are_all_kept(postgresql, table):
+    proposal = _propose(table)
+    before = _revision(table)
+
+    errors = _at_once(
+        *(
+            (lambda m=member: consensus.record_stance(proposal=proposal, member=m, kind=AGREE, by=m))
+            for member in table.everyone
+        )
+    )
+
+    assert errors == []
+    assert proposal.stances.count() == len(table.everyone)
+    assert _revision(table) == before + len(table.everyone)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_deferred_while_the_next_meeting_is_being_scheduled_is_carried_exactly_once(postgresql, table):
+    def defer() -> None:
+        consensus.defer_item(item=table.decision, by=table.facilitator, now=T0 + timedelta(minutes=50))
+
+    def schedule() -> None:
+        services.meeting_schedule(
+            alliance=table.alliance,
+            by=table.steward,
+            starts_at=T0 + timedelta(days=14),
+            duration_minutes=90,
+            facilitator=table.others[0],
+            note_taker=table.others[1],
+            now=T0 + timedelta(minutes=50),
+        )
+
+    assert _at_once(defer, schedule) == []
+    following = Meeting.objects.get(starts_at=T0 + timedelta(days=14))
+    assert list(following.items.values_list("carried_from", flat=True)) == [table.decision.pk]
 
 
 # --- The review ---------------------------------------------------------------------------------------
