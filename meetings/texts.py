@@ -7,6 +7,7 @@ texts, so that the person can merge them. A save that changes the text raises th
 the meeting's revision (the live pages then show the new text).
 """
 
+import enum
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -141,19 +142,29 @@ def record_thought(*, turn: Turn, text: str, expected_version: int, by: Member) 
     return cast(Turn, _save(obj=turn, field="thought", text=text, expected_version=expected_version, by=by))
 
 
+class _Keep(enum.Enum):
+    RATING = "keep"
+
+
+# record_takeaway's default: the autosave of the text alone leaves the rating as it was.
+KEEP_RATING = _Keep.RATING
+
+
 @transaction.atomic
-def record_takeaway(*, turn: Turn, text: str, expected_version: int, by: Member, rating: int | None = None) -> Turn:
+def record_takeaway(
+    *, turn: Turn, text: str, expected_version: int, by: Member, rating: int | _Keep | None = KEEP_RATING
+) -> Turn:
     """A member's takeaway in the closing evaluation, with an optional rating of the meeting from 1 to 5.
 
-    The member records their own; the note taker or facilitator can record it for them.
+    The member records their own; the note taker or facilitator can record it for them. Without
+    `rating` the rating stays as it was; `rating=None` takes it back.
     """
     if not Turn.objects.filter(pk=turn.pk, round_robin__is_evaluation=True).exists():
         raise MeetingError(_("Takeaways are recorded in the closing evaluation round."))
-    if rating is not None and not 1 <= rating <= 5:
+    if isinstance(rating, int) and not 1 <= rating <= 5:
         raise MeetingError(_("Rate the meeting from 1 to 5, or leave the rating out."))
-    saved = _save(
-        obj=turn, field="thought", text=text, expected_version=expected_version, by=by, extra={"rating": rating}
-    )
+    extra = {} if rating is KEEP_RATING else {"rating": rating}
+    saved = _save(obj=turn, field="thought", text=text, expected_version=expected_version, by=by, extra=extra)
     return cast(Turn, saved)
 
 

@@ -260,6 +260,11 @@ def test_a_member_records_their_own_takeaway_and_rating(table):
     )
 
     assert (turn.thought, turn.rating, turn.version) == ("We listened to each other.", 5, 1)
+    # The autosave of the text alone keeps the rating; the member can take it back.
+    turn = texts.record_takeaway(turn=turn, text="We listened.", expected_version=1, by=table.others[1])
+    assert (turn.thought, turn.rating) == ("We listened.", 5)
+    turn = texts.record_takeaway(turn=turn, text="We listened.", rating=None, expected_version=2, by=table.others[1])
+    assert (turn.rating, turn.version) == (None, 3)
     assert round_robin.is_evaluation
     assert round_robin.item is None
 
