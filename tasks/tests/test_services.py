@@ -1,8 +1,10 @@
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 
 from alliances.tests.factories import MemberFactory
 from meetings.models import Meeting
@@ -211,6 +213,36 @@ def test_a_second_edit_from_the_same_version_is_refused_with_both_texts(table):
         todo=todo, by=todo.owner, expected_version=conflict.value.version, text="Book the hall for June, and chairs"
     )
     assert (merged.text, merged.version) == ("Book the hall for June, and chairs", 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_edits_saved_at_the_same_moment_keep_one_text_and_refuse_the_other(postgresql, table):
+    todo = _capture(table)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def edit(by, text: str) -> None:
+        try:
+            barrier.wait()
+            services.update_todo(todo=Todo.objects.get(pk=todo.pk), by=by, expected_version=0, text=text)
+            outcomes.append(text)
+        except TodoConflict as conflict:
+            outcomes.append(f"refused, theirs: {conflict.theirs.text}")
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=edit, args=(todo.owner, "Book the hall")),
+        threading.Thread(target=edit, args=(table.steward, "Book the gym")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    todo.refresh_from_db()
+    assert todo.version == 1
+    assert sorted(outcomes) == sorted([todo.text, f"refused, theirs: {todo.text}"])
 
 
 def test_an_overdue_to_do_keeps_its_date_when_its_text_changes_but_a_new_past_date_is_refused(table):
