@@ -30,6 +30,7 @@ from alliances.forms import (
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.pages import (
+    cached_alliance_page,
     change_rows,
     former_member_rows,
     invitation_form_html,
@@ -104,6 +105,10 @@ def _members(alliance: Alliance):
 
 def alliance_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _alliance_detail(request, member))
+
+
+def _alliance_detail(request: HttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     # The first page of the members list; a large alliance's others are on the members page.
     members = list_page(_members(alliance), None, MEMBERS_PER_PAGE)
@@ -145,8 +150,12 @@ def _next_meeting(alliance: Alliance) -> Meeting | None:
 
 def charter_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
-    context = {"norms": norm_rows(Norm.objects.filter(alliance=member.alliance).current(), reader=member)}
-    return render_alliance(request, member, "alliances/charter_detail.html", context)
+
+    def build() -> HttpResponse:
+        context = {"norms": norm_rows(Norm.objects.filter(alliance=member.alliance).current(), reader=member)}
+        return render_alliance(request, member, "alliances/charter_detail.html", context)
+
+    return cached_alliance_page(request, member, build)
 
 
 # The history only grows: newest first, 50 changes a page.
@@ -155,6 +164,10 @@ CHARTER_CHANGES_PER_PAGE = 50
 
 def charter_history(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _charter_history(request, member))
+
+
+def _charter_history(request: HttpRequest, member: Member) -> HttpResponse:
     # The people and norms named in the history: their names and texts only, not their whole rows.
     changes = (
         CharterChange.objects.filter(alliance=member.alliance)
@@ -310,13 +323,20 @@ def _member_list_context(request: HttpRequest, member: Member, form: InvitationF
 def member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The members, 50 a page with a search by name or organisation; stewards also invite here."""
     member = get_membership(request, slug)
-    context = _member_list_context(request, member)
-    return render_alliance(request, member, "alliances/member_list.html", context)
+    return cached_alliance_page(
+        request,
+        member,
+        lambda: render_alliance(request, member, "alliances/member_list.html", _member_list_context(request, member)),
+    )
 
 
 def former_member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Who has left or was removed, most recent first, 50 a page: history, kept off the members page."""
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _former_member_list(request, member))
+
+
+def _former_member_list(request: HttpRequest, member: Member) -> HttpResponse:
     former = (
         Member.objects.filter(alliance=member.alliance, is_active=False)
         .select_related("user")
