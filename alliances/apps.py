@@ -17,3 +17,4 @@ class AlliancesConfig(AppConfig):
         for model in (Member, Norm, CharterChange, Invitation):
             versions.watch(model, versions.own_alliance)
         versions.watch_users(get_user_model())
+        versions.watch_memberships(Member)

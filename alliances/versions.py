@@ -42,6 +42,40 @@ def version_of(alliance_id: int) -> str:
     return token
 
 
+def versions_of(alliance_ids: Iterable[int]) -> dict[int, str]:
+    """The current token of each alliance, in one round trip to the cache when they all have one."""
+    found = cache.get_many([_KEY.format(pk) for pk in alliance_ids])
+    return {pk: found.get(_KEY.format(pk)) or version_of(pk) for pk in alliance_ids}
+
+
+# The alliances a person is an active member of, for the "my alliances" page's key: kept until one of
+# their memberships changes.
+_USER_ALLIANCES_KEY = "user-alliances:{}"
+
+
+def alliances_of_user(user_id: int) -> list[int]:
+    key = _USER_ALLIANCES_KEY.format(user_id)
+    ids = cache.get(key)
+    if ids is None:
+        from alliances.models import Member
+
+        ids = sorted(Member.objects.active().filter(user_id=user_id).values_list("alliance_id", flat=True))
+        cache.set(key, ids, None)
+    return ids
+
+
+def _membership_saved(sender: type[models.Model], instance: models.Model, **kwargs: object) -> None:
+    key = _USER_ALLIANCES_KEY.format(instance.user_id)  # type: ignore[attr-defined]
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def watch_memberships(member_model: type[models.Model]) -> None:
+    """A membership that starts, ends or changes changes the list of its person's alliances."""
+    post_save.connect(_membership_saved, sender=member_model, dispatch_uid="user-alliances:save")
+    post_delete.connect(_membership_saved, sender=member_model, dispatch_uid="user-alliances:delete")
+
+
 def _replace(alliance_ids: Iterable[int]) -> None:
     cache.set_many({_KEY.format(pk): secrets.token_hex(8) for pk in set(alliance_ids)}, None)
 

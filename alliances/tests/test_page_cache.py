@@ -231,3 +231,38 @@ def test_every_model_whose_rows_a_page_shows_gives_its_alliance_a_new_version_wh
     unwatched = [m._meta.label for m in ours if m not in versions.WATCHED and m._meta.label not in NOT_SHOWN]
 
     assert unwatched == [], "watch them in their app's AppConfig.ready() (alliances/versions.py)"
+
+
+def test_my_alliances_shows_at_once_an_alliance_joined_renamed_or_grown(client, alliance, member_user):
+    client.force_login(member_user)
+    url = reverse("alliances:alliance_list")
+    client.get(url)
+
+    other = MemberFactory(user=member_user, alliance__name="Tenants Together").alliance
+    assert "Tenants Together" in client.get(url).content.decode()
+
+    other.name = "Tenants United"
+    other.save()
+    assert "Tenants United" in client.get(url).content.decode()
+
+    MemberFactory(alliance=other)
+    assert "2 members" in client.get(url).content.decode()
+
+
+def test_my_alliances_read_again_costs_no_query_beyond_the_sign_in(client, alliance, member_user):
+    client.force_login(member_user)
+    url = reverse("alliances:alliance_list")
+    client.get(url)
+
+    assert _queries(client, url)[0] == 2  # the session and the user
+
+
+def test_the_profile_shows_a_change_at_once(client, member_user):
+    client.force_login(member_user)
+    url = reverse("accounts:profile")
+    client.get(url)
+
+    member_user.display_name = "Mia Renamed"
+    member_user.save()
+
+    assert 'value="Mia Renamed"' in client.get(url).content.decode()

@@ -60,6 +60,7 @@ def test_alliance_list_says_so_when_i_have_no_alliance(client, outsider):
     assert "You are not a member of any alliance yet." in response.content.decode()
 
 
+@pytest.mark.usefixtures("page_cache_off")
 def test_alliance_list_makes_the_same_queries_for_1_or_20_alliances(client, outsider, django_assert_max_num_queries):
     MemberFactory(user=outsider)
     client.force_login(outsider)
