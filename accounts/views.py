@@ -260,9 +260,10 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
         return response
     user = request.user
     # The page shows only these, so they are the copy's whole key (with what every page's key holds).
-    scope = f"profile:{user.pk}:{user.email}:{user.display_name}:{user.language}:{user.time_zone}"
     return page_cache.cached_page(
-        request, scope=scope, build=lambda: render(request, "accounts/profile.html", {"form": form})
+        request,
+        scope=lambda: f"profile:{user.pk}:{user.email}:{user.display_name}:{user.language}:{user.time_zone}",
+        build=lambda: render(request, "accounts/profile.html", {"form": form}),
     )
 
 

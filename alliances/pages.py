@@ -110,8 +110,11 @@ def cached_alliance_page(request: HttpRequest, member: Member, build: Callable[[
     For the pages that only show the alliance's data: `build()` runs its queries and renders only when the
     cache has no copy for this reader and this version of the alliance (roundtable/page_cache.py).
     """
-    scope = f"alliance:{member.alliance_id}:{versions.version_of(member.alliance_id)}:member:{member.pk}"
-    return page_cache.cached_page(request, scope=scope, build=build)
+    return page_cache.cached_page(
+        request,
+        scope=lambda: f"alliance:{member.alliance_id}:{versions.version_of(member.alliance_id)}:member:{member.pk}",
+        build=build,
+    )
 
 
 # --- Long lists: rows built in Python ---------------------------------------------------------------

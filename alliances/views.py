@@ -52,8 +52,10 @@ from roundtable.http import AuthenticatedHttpRequest
 
 def alliance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Kept for the reader until one of their alliances changes (its version) or their memberships do.
-    tokens = versions.versions_of(versions.alliances_of_user(request.user.pk))
-    scope = f"alliances-of:{request.user.pk}:" + ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
+    def scope() -> str:
+        tokens = versions.versions_of(versions.alliances_of_user(request.user.pk))
+        return f"alliances-of:{request.user.pk}:" + ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
+
     return page_cache.cached_page(request, scope=scope, build=lambda: _alliance_list(request))
 
 

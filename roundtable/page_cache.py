@@ -53,13 +53,17 @@ def _key(request: HttpRequest, scope: str) -> str:
     return "page:" + hashlib.sha256(parts.encode()).hexdigest()
 
 
-def cached_page(request: HttpRequest, *, scope: str, build: Callable[[], HttpResponse]) -> HttpResponse:
-    """The page `build()` makes, from the cache when this reader already got it under the same key."""
+def cached_page(request: HttpRequest, *, scope: Callable[[], str], build: Callable[[], HttpResponse]) -> HttpResponse:
+    """The page `build()` makes, from the cache when this reader already got it under the same key.
+
+    `scope()` names what the page shows beyond what every page's key holds; it is asked only when the page
+    may be kept (it may cost a look in the cache, or a query).
+    """
     # The key carries the minute, so a copy is never read after it: PAGE_CACHE_SECONDS a little above a
     # minute lets the cache drop copies on its own.
     if not settings.PAGE_CACHE_SECONDS or request.method != "GET" or len(messages.get_messages(request)):
         return build()
-    key = _key(request, scope)
+    key = _key(request, scope())
     cached = cache.get(key)
     if cached is None:
         request.building_cached_page = True  # type: ignore[attr-defined]
