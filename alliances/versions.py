@@ -120,7 +120,7 @@ def _user_saved(
         return
     from alliances.models import Member
 
-    bump(*Member.objects.filter(user=instance).values_list("alliance_id", flat=True))
+    bump(*Member.objects.filter(user_id=instance.pk).values_list("alliance_id", flat=True))
 
 
 def watch_users(user_model: type[models.Model]) -> None:
