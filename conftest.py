@@ -48,6 +48,12 @@ def _isolated_services(settings, tmp_path):
 
 
 @pytest.fixture
+def page_cache_off(settings):
+    """Every request builds its page: for tests that count what building a page costs (its queries)."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
 def alliance(db):
     return AllianceFactory(name="Barrio Readers", slug="barrio-readers")
 

@@ -28,6 +28,7 @@ from accounts.forms import (
     SignUpForm,
 )
 from accounts.models import User
+from roundtable import page_cache
 from roundtable.http import AuthenticatedHttpRequest
 
 # Lazy: the message is shown in the reader's language, which is known only during the request.
@@ -257,7 +258,13 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
         _set_language_cookie(response, form.cleaned_data["language"])
         messages.success(request, _("Your profile has been saved."))
         return response
-    return render(request, "accounts/profile.html", {"form": form})
+    user = request.user
+    # The page shows only these, so they are the copy's whole key (with what every page's key holds).
+    return page_cache.cached_page(
+        request,
+        scope=lambda: f"profile:{user.pk}:{user.email}:{user.display_name}:{user.language}:{user.time_zone}",
+        build=lambda: render(request, "accounts/profile.html", {"form": form}),
+    )
 
 
 @login_not_required

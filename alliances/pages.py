@@ -21,8 +21,10 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from alliances import versions
 from alliances.forms import InvitationForm
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, SettingChange
+from roundtable import page_cache
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,19 @@ def render_alliance(
     page = {"alliance": member.alliance, "member": member, "tabs": alliance_tabs(request, member)}
     page.update(context or {})
     return render(request, template, page, status=status)
+
+
+def cached_alliance_page(request: HttpRequest, member: Member, build: Callable[[], HttpResponse]) -> HttpResponse:
+    """The page `build()` makes, kept for this reader until anything in the alliance changes.
+
+    For the pages that only show the alliance's data: `build()` runs its queries and renders only when the
+    cache has no copy for this reader and this version of the alliance (roundtable/page_cache.py).
+    """
+    return page_cache.cached_page(
+        request,
+        scope=lambda: f"alliance:{member.alliance_id}:{versions.version_of(member.alliance_id)}:member:{member.pk}",
+        build=build,
+    )
 
 
 # --- Long lists: rows built in Python ---------------------------------------------------------------

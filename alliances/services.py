@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User, normalize_email
+from alliances import versions
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, norm_too_long_message, setting_value
 from meetings.services import member_roles_hand_on
 from outbox.models import Delivery
@@ -125,6 +126,7 @@ def _renumber(alliance: Alliance, norms: list[Norm]) -> None:
     for position, norm in enumerate(norms, start=1):
         norm.position = position
     Norm.objects.bulk_update(norms, ["position"])
+    versions.bump(alliance.pk)  # bulk_update sends no signal
 
 
 def _check_norm_text(text: str) -> None:
@@ -326,6 +328,7 @@ def invitation_cancel(*, invitation: Invitation, by: User) -> Invitation:
     )
     if not changed:
         raise AllianceError(_("This invitation is no longer pending."))
+    versions.bump(invitation.alliance_id)  # update() sends no signal
     invitation.refresh_from_db()
     return invitation
 

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from alliances import services
+from alliances import services, versions
 from alliances.access import get_membership, get_stewardship
 from alliances.forms import (
     AllianceForm,
@@ -30,6 +30,7 @@ from alliances.forms import (
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.pages import (
+    cached_alliance_page,
     change_rows,
     former_member_rows,
     invitation_form_html,
@@ -44,11 +45,21 @@ from alliances.services import AllianceError, InvitationInvalid, InvitationResul
 from meetings.models import Meeting
 from outbox import services as outbox_services
 from outbox.models import Delivery
+from roundtable import page_cache
 from roundtable.actions import attempt
 from roundtable.http import AuthenticatedHttpRequest
 
 
 def alliance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    # Kept for the reader until one of their alliances changes (its version) or their memberships do.
+    def scope() -> str:
+        tokens = versions.versions_of(versions.alliances_of_user(request.user.pk))
+        return f"alliances-of:{request.user.pk}:" + ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
+
+    return page_cache.cached_page(request, scope=scope, build=lambda: _alliance_list(request))
+
+
+def _alliance_list(request: HttpRequest) -> HttpResponse:
     # The count as a subquery per row, and only the columns shown: a join and GROUP BY over every member
     # of every alliance, with the alliances' long texts, cost twice as much (docs/performance.md).
     active_members = (
@@ -104,6 +115,10 @@ def _members(alliance: Alliance):
 
 def alliance_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _alliance_detail(request, member))
+
+
+def _alliance_detail(request: HttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     # The first page of the members list; a large alliance's others are on the members page.
     members = list_page(_members(alliance), None, MEMBERS_PER_PAGE)
@@ -145,8 +160,12 @@ def _next_meeting(alliance: Alliance) -> Meeting | None:
 
 def charter_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
-    context = {"norms": norm_rows(Norm.objects.filter(alliance=member.alliance).current(), reader=member)}
-    return render_alliance(request, member, "alliances/charter_detail.html", context)
+
+    def build() -> HttpResponse:
+        context = {"norms": norm_rows(Norm.objects.filter(alliance=member.alliance).current(), reader=member)}
+        return render_alliance(request, member, "alliances/charter_detail.html", context)
+
+    return cached_alliance_page(request, member, build)
 
 
 # The history only grows: newest first, 50 changes a page.
@@ -155,6 +174,10 @@ CHARTER_CHANGES_PER_PAGE = 50
 
 def charter_history(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _charter_history(request, member))
+
+
+def _charter_history(request: HttpRequest, member: Member) -> HttpResponse:
     # The people and norms named in the history: their names and texts only, not their whole rows.
     changes = (
         CharterChange.objects.filter(alliance=member.alliance)
@@ -310,13 +333,20 @@ def _member_list_context(request: HttpRequest, member: Member, form: InvitationF
 def member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The members, 50 a page with a search by name or organisation; stewards also invite here."""
     member = get_membership(request, slug)
-    context = _member_list_context(request, member)
-    return render_alliance(request, member, "alliances/member_list.html", context)
+    return cached_alliance_page(
+        request,
+        member,
+        lambda: render_alliance(request, member, "alliances/member_list.html", _member_list_context(request, member)),
+    )
 
 
 def former_member_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Who has left or was removed, most recent first, 50 a page: history, kept off the members page."""
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _former_member_list(request, member))
+
+
+def _former_member_list(request: HttpRequest, member: Member) -> HttpResponse:
     former = (
         Member.objects.filter(alliance=member.alliance, is_active=False)
         .select_related("user")

@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
+from alliances import versions
 from alliances.models import Member
 from meetings.models import (
     CLOSING_SEGMENTS,
@@ -93,6 +94,8 @@ def _lock_for_change(meeting: Meeting, by: Member) -> Meeting:
 def _bump_revision(meeting: Meeting) -> None:
     # F() so that two changes committed one after the other each count, whatever copy each one held.
     Meeting.objects.filter(pk=meeting.pk).update(revision=F("revision") + 1)
+    # update() and bulk_update() send no signal: the alliance's pages learn of the change here.
+    versions.bump(meeting.alliance_id)
     meeting.refresh_from_db(fields=["revision"])
 
 
@@ -301,6 +304,7 @@ def agenda_proposal_decline(*, item: AgendaItem, by: Member, reason: str = "") -
     )
     if not declined:
         raise MeetingError(_("This proposal was already decided."))
+    versions.bump(meeting.alliance_id)  # update() sends no signal
     item.refresh_from_db()
     return item
 

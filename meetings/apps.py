@@ -1,7 +1,29 @@
+from collections.abc import Iterable
+
 from django.apps import AppConfig
+from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def meeting_alliance(row: models.Model) -> Iterable[int]:
+    """The alliance of a row that belongs to a meeting (for alliances/versions.py)."""
+    from meetings.models import Meeting
+
+    field = row._meta.get_field("meeting")
+    if field.is_cached(row):  # type: ignore[union-attr]
+        return [row.meeting.alliance_id]  # type: ignore[attr-defined]
+    return Meeting.objects.filter(pk=row.meeting_id).values_list("alliance_id", flat=True)  # type: ignore[attr-defined]
 
 
 class MeetingsConfig(AppConfig):
     name = "meetings"
     verbose_name = _("Meetings")
+
+    def ready(self) -> None:
+        # Every change to what an alliance's pages show gives the alliance a new version (alliances/versions.py).
+        from alliances import versions
+        from meetings.models import AgendaItem, AgendaSegment, Apology, Meeting, Reflection, RoleTurnChange
+
+        versions.watch(Meeting, versions.own_alliance)
+        for model in (AgendaSegment, AgendaItem, Reflection, Apology, RoleTurnChange):
+            versions.watch(model, meeting_alliance)

@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from accounts import time_zones
 from meetings.models import Meeting
 from outbox.services import Address, File, absolute_url
 
@@ -65,7 +66,11 @@ def _description(meeting: Meeting, url: str) -> str:
     local = timezone.localtime(meeting.starts_at, timezone=_zone(meeting.time_zone))
     lines = [
         _("Meeting of %(alliance)s, %(time)s (%(zone)s).")
-        % {"alliance": meeting.alliance.name, "time": local.strftime("%Y-%m-%d %H:%M"), "zone": meeting.time_zone}
+        % {
+            "alliance": meeting.alliance.name,
+            "time": local.strftime("%Y-%m-%d %H:%M"),
+            "zone": time_zones.label(meeting.time_zone),
+        }
     ]
     if meeting.facilitator is not None:
         lines.append(_("Facilitator: %(name)s") % {"name": meeting.facilitator.user.display_name})

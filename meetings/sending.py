@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from alliances import versions
 from alliances.models import Member
 from meetings import calendar
 from meetings.agenda import markdown_render
@@ -251,6 +252,7 @@ def meeting_send_agenda(*, meeting: Meeting, sent_by: Member) -> Meeting:
         agenda_sent_count=F("agenda_sent_count") + 1,
         agenda_sent_snapshot=snapshot,
     )
+    versions.bump(meeting.alliance_id)  # update() sends no signal
     meeting.refresh_from_db()
     return meeting
 
@@ -306,6 +308,7 @@ def meeting_notify_rescheduled(*, meeting: Meeting) -> None:
         # The time people's calendars now hold, for the next reschedule's "was".
         snapshot["calendar_starts_at"] = meeting.starts_at.isoformat()
         Meeting.objects.filter(pk=meeting.pk).update(agenda_sent_snapshot=snapshot)
+        versions.bump(meeting.alliance_id)
 
 
 @transaction.atomic

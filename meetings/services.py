@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alliances import versions
 from alliances.models import Alliance, Member
 from meetings import rotation
 from meetings.models import (
@@ -99,6 +100,7 @@ def _bump(meeting: Meeting, *, sequence: bool = False) -> None:
     if sequence:
         changes["sequence"] = F("sequence") + 1
     Meeting.objects.filter(pk=meeting.pk).update(**changes)
+    versions.bump(meeting.alliance_id)  # update() sends no signal
     meeting.refresh_from_db(fields=["revision", "sequence"])
 
 

@@ -104,6 +104,8 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # After Django's csrf processor: a page built for the page cache prints a placeholder.
+                "roundtable.page_cache.csrf_placeholder",
             ],
         },
     },
@@ -136,6 +138,10 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# Alliance pages are kept whole for each reader until anything in the alliance changes, a minute at most
+# (roundtable/page_cache.py, docs/performance.md); 0 turns the page cache off.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 90)
 
 # --- Accounts -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -18,7 +18,8 @@ from alliances.tests.factories import InvitationFactory, MemberFactory, NormFact
 from alliances.tests.helpers import alliance_url, membership_of
 from meetings.tests.factories import MeetingFactory
 
-pytestmark = pytest.mark.django_db
+# These tests count what building a page costs; the page cache would answer the repeats from memory.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache_off")]
 
 HTMX = {"HX-Request": "true"}
 

@@ -60,6 +60,7 @@ def test_alliance_list_says_so_when_i_have_no_alliance(client, outsider):
     assert "You are not a member of any alliance yet." in response.content.decode()
 
 
+@pytest.mark.usefixtures("page_cache_off")
 def test_alliance_list_makes_the_same_queries_for_1_or_20_alliances(client, outsider, django_assert_max_num_queries):
     MemberFactory(user=outsider)
     client.force_login(outsider)
@@ -125,6 +126,7 @@ def test_only_stewards_see_pending_invitations_on_the_alliance_page(client, alli
     assert "ana@example.org" in client.get(alliance_url("alliance_detail", alliance)).content.decode()
 
 
+@pytest.mark.usefixtures("page_cache_off")
 def test_alliance_page_makes_the_same_queries_for_3_or_30_members(
     client, alliance, steward_user, member_user, django_assert_max_num_queries
 ):
@@ -366,6 +368,7 @@ def test_member_list_shows_members_and_links_to_former_members(client, alliance,
     assert "Deactivated by a steward, " in former
 
 
+@pytest.mark.usefixtures("page_cache_off")
 def test_member_list_makes_the_same_queries_for_3_or_30_members(
     client, alliance, steward_user, member_user, django_assert_max_num_queries
 ):

@@ -346,6 +346,17 @@ def test_the_printable_agenda_ends_with_an_attendance_sheet_of_every_active_memb
     assert sheet.count('<td class="signature"></td>') == 3
 
 
+def test_the_printable_agenda_names_the_meetings_time_zone_as_a_reader_would(client, meeting, member_user):
+    meeting.time_zone = "America/Mexico_City"
+    meeting.save()
+    client.force_login(member_user)
+
+    html = _text(client.get(_url("agenda_print", meeting)))
+
+    assert "(Mexico — Mexico City)" in html
+    assert "America/Mexico_City" not in html
+
+
 def test_the_print_stylesheet_starts_the_attendance_sheet_on_its_own_page(client):
     css = Path(finders.find("css/agenda-print.css")).read_text()
 

@@ -54,7 +54,7 @@ def test_a_request_has_every_property_rfc_5546_requires(meeting):
     assert event["ATTENDEE"].params["RSVP"] == "FALSE"
     assert str(event["LOCATION"]) == "Casa de Cultura, Av. Juárez 5"
     assert str(event["URL"]) == f"http://testserver/alliances/lectores/meetings/{meeting.pk}/"
-    assert "2027-03-09 18:30 (America/Mexico_City)" in str(event["DESCRIPTION"])
+    assert "2027-03-09 18:30 (Mexico — Mexico City)" in str(event["DESCRIPTION"])
     assert "Ana Ñúñez" in str(event["DESCRIPTION"])
     assert event["STATUS"] == "CONFIRMED"
 

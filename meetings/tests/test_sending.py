@@ -101,8 +101,8 @@ def test_the_agenda_email_in_english_shows_everything_in_the_readers_zone_beside
     # Fran is in New York: noon there, 18:00 in Madrid where the meeting is.
     assert email.subject == "[Barrio Readers] Agenda: meeting of March 10, 2027"
     for body in (email.body, html):
-        assert "Wednesday, March 10, 2027, noon (America/New_York)" in body
-        assert "March 10, 2027, 6 p.m. in Europe/Madrid, where the meeting is held" in body
+        assert "Wednesday, March 10, 2027, noon (United States — New York)" in body
+        assert "March 10, 2027, 6 p.m. in Spain — Madrid, where the meeting is held" in body
         assert "Summer reading club" in body
         assert "Decision" in body
         assert "20 min" in body
@@ -135,7 +135,7 @@ def test_the_agenda_email_in_spanish_in_the_meetings_zone_shows_one_time(
     assert email.subject == "[Barrio Readers] Agenda: reunión del 10 de marzo de 2027"
     for body in (email.body, html):
         assert "borrador de la agenda" in body
-        assert "Miércoles, 10 de marzo de 2027, 18:00 (Europe/Madrid)" in body
+        assert "Miércoles, 10 de marzo de 2027, 18:00 (España — Madrid)" in body
         assert "donde se realiza la reunión" not in body  # same zone: one time only
         assert "Momento social de integración" in body  # the segments in Spanish
         assert "Decisión" in body
@@ -152,8 +152,8 @@ def test_a_spanish_reader_elsewhere_sees_their_time_and_the_meetings(
     _send(meeting, fran, django_capture_on_commit_callbacks)
 
     assert (
-        "Miércoles, 10 de marzo de 2027, 11:00 (America/Mexico_City) — "
-        "10 de marzo de 2027, 18:00 en Europe/Madrid, donde se realiza la reunión"
+        "Miércoles, 10 de marzo de 2027, 11:00 (México — Ciudad de México) — "
+        "10 de marzo de 2027, 18:00 en España — Madrid, donde se realiza la reunión"
     ) in email_to(mailoutbox, member_user.email).body
 
 
@@ -315,7 +315,7 @@ def test_a_reschedule_sends_everyone_who_got_the_agenda_an_update_of_the_same_ev
     assert not [e for e in mailoutbox if newcomer.user.email in e.to[0]]
     email = email_to(mailoutbox, member_user.email)
     assert email.subject == "[Barrio Readers] Reunión modificada: 11 de marzo de 2027"
-    assert "Jueves, 11 de marzo de 2027, 18:00 (Europe/Madrid)" in email.body
+    assert "Jueves, 11 de marzo de 2027, 18:00 (España — Madrid)" in email.body
     assert "Antes: 10 de marzo de 2027 a las 18:00" in email.body
     assert email.reply_to == ["fran@example.org"]
     calendar = calendar_part(email)
@@ -604,8 +604,8 @@ def test_times_follow_each_zones_daylight_saving_rules(meeting, fran, django_cap
     _send(meeting, fran, django_capture_on_commit_callbacks)
 
     assert (
-        "Wednesday, March 17, 2027, 1 p.m. (America/New_York) — "
-        "March 17, 2027, 6 p.m. in Europe/Madrid, where the meeting is held"
+        "Wednesday, March 17, 2027, 1 p.m. (United States — New York) — "
+        "March 17, 2027, 6 p.m. in Spain — Madrid, where the meeting is held"
     ) in email_to(mailoutbox, "fran@example.org").body
 
 

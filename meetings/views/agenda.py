@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from alliances.access import get_membership
 from alliances.models import Member
-from alliances.pages import render_alliance
+from alliances.pages import cached_alliance_page, render_alliance
 from meetings import agenda
 from meetings.agenda_forms import AgendaItemForm, DeclineForm, ProposalForm, ReflectionForm, SegmentsForm
 from meetings.models import DEFAULT_SEGMENT_MINUTES, AgendaItem, AgendaSegment, Meeting, Reflection
@@ -26,11 +26,15 @@ from roundtable.http import AuthenticatedHttpRequest
 
 def _get_meeting(request: HttpRequest, slug: str, pk: int, *, edit: bool = False) -> tuple[Member, Meeting]:
     member = get_membership(request, slug)
+    return member, _meeting_of(member, pk, edit=edit)
+
+
+def _meeting_of(member: Member, pk: int, *, edit: bool = False) -> Meeting:
     meeting = get_object_or_404(Meeting.objects.filter(alliance=member.alliance), pk=pk)
     meeting.alliance = member.alliance  # already loaded with the membership
     if edit and not meeting.can_edit(member):
         raise PermissionDenied
-    return member, meeting
+    return meeting
 
 
 def _get_item(meeting: Meeting, item: int, status: str) -> AgendaItem:
@@ -50,7 +54,13 @@ def _items_fragment(request: HttpRequest, member: Member, meeting: Meeting, *, s
 
 
 def agenda_item_create(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    member, meeting = _get_meeting(request, slug, pk, edit=True)
+    member = get_membership(request, slug)
+    # The empty form lists every active member as a presenter: kept until the alliance changes.
+    return cached_alliance_page(request, member, lambda: _agenda_item_create(request, member, pk))
+
+
+def _agenda_item_create(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
+    meeting = _meeting_of(member, pk, edit=True)
     form = AgendaItemForm(request.POST or None, alliance_id=member.alliance_id)
     if form.is_valid():
         try:
@@ -196,7 +206,13 @@ def agenda_proposal_decline(request: AuthenticatedHttpRequest, slug: str, pk: in
 
 
 def reflection_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    member, meeting = _get_meeting(request, slug, pk, edit=True)
+    member = get_membership(request, slug)
+    # The empty form shows the reflections of earlier meetings: kept until the alliance changes.
+    return cached_alliance_page(request, member, lambda: _reflection_edit(request, member, pk))
+
+
+def _reflection_edit(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
+    meeting = _meeting_of(member, pk, edit=True)
     current = Reflection.objects.filter(meeting=meeting).first()
     form = ReflectionForm(request.POST or None, instance=current)
     if form.is_valid():
@@ -213,7 +229,12 @@ def reflection_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> Ht
 
 def agenda_print(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """The agenda on paper, ending with an attendance sheet of every active member to sign."""
-    member, meeting = _get_meeting(request, slug, pk)
+    member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _agenda_print(request, member, pk))
+
+
+def _agenda_print(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
+    meeting = _meeting_of(member, pk)
     context = agenda.agenda_context(meeting=meeting, member=member)
     context["attendees"] = list(
         Member.objects.active()

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import time_zones
 from alliances.access import get_membership
 from alliances.models import Alliance, Member
-from alliances.pages import date_text, render_alliance, row_url
+from alliances.pages import cached_alliance_page, date_text, render_alliance, row_url
 from meetings import agenda, rotation, sending, services
 from meetings.forms import MeetingForm, SwapForm
 from meetings.models import Apology, Meeting, Role, RoleTurnChange
@@ -79,6 +79,10 @@ def _rows(meetings: list[Meeting], *, slug: str) -> list[MeetingRow]:
 
 def meeting_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _meeting_list(request, member))
+
+
+def _meeting_list(request: HttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     now = timezone.now()
     meetings = Meeting.objects.for_alliance(alliance).select_related("facilitator__user", "note_taker__user")
@@ -116,6 +120,12 @@ def _proposal(alliance: Alliance, members: list[Member], latest: Meeting | None)
 
 def meeting_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
+    # The empty form proposes the next slot and the fairest members: kept until the alliance changes (or
+    # the minute does).
+    return cached_alliance_page(request, member, lambda: _meeting_create(request, member))
+
+
+def _meeting_create(request: HttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     latest = services.latest_meeting(alliance)
     if not services.may_schedule(member, latest=latest):
@@ -205,6 +215,10 @@ def _your_time(meeting: Meeting) -> str:
 
 def meeting_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _meeting_detail(request, member, pk))
+
+
+def _meeting_detail(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
     meeting = _get_meeting(member, pk)
     apologies = list(Apology.objects.filter(meeting=meeting).select_related("member__user").order_by("created_at"))
     changes = list(
@@ -335,6 +349,10 @@ def _last(moment: datetime | None, never: str) -> str:
 
 def roles(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _roles(request, member))
+
+
+def _roles(request: HttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     members = _active_members(alliance)
     standings = rotation.role_standings(members=members, turns=rotation.role_history(alliance=alliance))

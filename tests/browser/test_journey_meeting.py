@@ -207,14 +207,14 @@ def test_a_meeting_is_scheduled_prepared_sent_and_rescheduled_by_several_people(
     spanish = _parts(agendas["lucia@example.org"])
     spanish_text = spanish["text/plain"].get_content()
     assert "Cuándo:" in spanish_text
-    assert f"{puerto_rico:%H:%M} (America/Puerto_Rico)" in spanish_text
+    assert f"{puerto_rico:%H:%M} (Puerto Rico)" in spanish_text
     # The meeting's own time and zone beside hers.
-    assert f"{new_york:%H:%M} en America/New_York" in spanish_text
+    assert f"{new_york:%H:%M} en Estados Unidos — Nueva York" in spanish_text
     assert "Cuentacuentos en español" in spanish_text
     assert "Cuentacuentos en español" in spanish["text/html"].get_content()
     english_text = _parts(agendas["ben@example.org"])["text/plain"].get_content()
     assert "When:" in english_text
-    assert "(America/New_York)" in english_text
+    assert "(United States — New York)" in english_text
     assert "Puerto_Rico" not in english_text
     assert english_text.index("Budget for books") < english_text.index("Volunteer rota")
 
@@ -244,7 +244,7 @@ def test_a_meeting_is_scheduled_prepared_sent_and_rescheduled_by_several_people(
         assert event["SEQUENCE"] > first_sequence
         assert event["DTSTART"].dt == meeting.starts_at
     later = meeting.starts_at.astimezone(ZoneInfo("America/Puerto_Rico"))
-    assert f"{later:%H:%M} (America/Puerto_Rico)" in _parts(updates["lucia@example.org"])["text/plain"].get_content()
+    assert f"{later:%H:%M} (Puerto Rico)" in _parts(updates["lucia@example.org"])["text/plain"].get_content()
 
 
 def _received_all(handler: KeepingHandler) -> dict[str, object]:
