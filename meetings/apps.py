@@ -15,6 +15,12 @@ def meeting_alliance(row: models.Model) -> Iterable[int]:
     return Meeting.objects.filter(pk=row.meeting_id).values_list("alliance_id", flat=True)  # type: ignore[attr-defined]
 
 
+def _alliance_of_meetings(**lookup: object) -> Iterable[int]:
+    from meetings.models import Meeting
+
+    return Meeting.objects.filter(**lookup).values_list("alliance_id", flat=True)
+
+
 class MeetingsConfig(AppConfig):
     name = "meetings"
     verbose_name = _("Meetings")
@@ -22,8 +28,26 @@ class MeetingsConfig(AppConfig):
     def ready(self) -> None:
         # Every change to what an alliance's pages show gives the alliance a new version (alliances/versions.py).
         from alliances import versions
-        from meetings.models import AgendaItem, AgendaSegment, Apology, Meeting, Reflection, RoleTurnChange
+        from meetings.models import (
+            AgendaItem,
+            AgendaSegment,
+            Apology,
+            Attendance,
+            Decision,
+            Meeting,
+            Proposal,
+            Reflection,
+            RoleTurnChange,
+            RoundRobin,
+            Stance,
+            StepTime,
+            Turn,
+        )
 
         versions.watch(Meeting, versions.own_alliance)
-        for model in (AgendaSegment, AgendaItem, Reflection, Apology, RoleTurnChange):
+        versions.watch(Decision, versions.own_alliance)
+        for model in (AgendaSegment, AgendaItem, Reflection, Apology, RoleTurnChange, StepTime, Attendance, RoundRobin):
             versions.watch(model, meeting_alliance)
+        versions.watch(Turn, lambda row: _alliance_of_meetings(round_robins__pk=row.round_robin_id))
+        versions.watch(Proposal, lambda row: _alliance_of_meetings(items__pk=row.item_id))
+        versions.watch(Stance, lambda row: _alliance_of_meetings(items__proposals__pk=row.proposal_id))
