@@ -18,6 +18,7 @@ nor listed as not shown (`alliances/tests/test_versions.py`). A write that bypas
 
 import secrets
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.cache import cache
 from django.db import models, transaction
@@ -27,7 +28,7 @@ from django.db.models.signals import post_delete, post_save
 _KEY = "alliance-version:{}"
 
 # Models watched so far, by the function that finds a row's alliance: the test of completeness reads it.
-WATCHED: dict[type[models.Model], Callable[[models.Model], Iterable[int]]] = {}
+WATCHED: dict[type[models.Model], Callable[[Any], Iterable[int]]] = {}
 
 
 def version_of(alliance_id: int) -> str:
@@ -91,7 +92,7 @@ def bump(*alliance_ids: int) -> None:
         transaction.on_commit(lambda: _replace(ids))
 
 
-def watch(model: type[models.Model], alliances_of: Callable[[models.Model], Iterable[int]]) -> None:
+def watch(model: type[models.Model], alliances_of: Callable[[Any], Iterable[int]]) -> None:
     """Bump the alliances `alliances_of(row)` names whenever a row of `model` is saved or deleted."""
     WATCHED[model] = alliances_of
 
