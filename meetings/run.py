@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alliances import versions
 from alliances.models import Member
 from meetings import steps
 from meetings.models import Apology, Attendance, Meeting, RoundRobin, StepTime
@@ -38,6 +39,8 @@ def lock(meeting: Meeting | int) -> Meeting:
 def bump(meeting: Meeting, **changes: object) -> None:
     """Write `changes` to the meeting and raise its revision by one, in one UPDATE."""
     Meeting.objects.filter(pk=meeting.pk).update(revision=F("revision") + 1, **changes)
+    # update() sends no signal: the alliance's kept pages (the meeting page shows its status) learn of it here.
+    versions.bump(meeting.alliance_id)
     meeting.refresh_from_db(fields=["revision", *changes])
 
 

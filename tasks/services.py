@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from alliances import versions
 from alliances.models import Alliance, Member
 from meetings import run
 from meetings.models import AgendaItem, Meeting
@@ -146,10 +147,15 @@ def _lock_for_change(todo: Todo, by: Member) -> Todo:
     return locked
 
 
-def _show_live(meeting_id: int | None) -> None:
-    """A to-do of a meeting in progress raises its revision: the live pages then show the change."""
-    if meeting_id is not None:
-        Meeting.objects.filter(pk=meeting_id, status=Meeting.Status.IN_PROGRESS).update(revision=F("revision") + 1)
+def _show_live(todo: Todo) -> None:
+    """A to-do of a meeting in progress raises its revision: the live pages then show the change.
+
+    And its alliance's kept pages are renewed (alliances/versions.py): the changes here are update()s, which
+    send no signal.
+    """
+    versions.bump(todo.alliance_id)
+    if todo.meeting_id is not None:
+        Meeting.objects.filter(pk=todo.meeting_id, status=Meeting.Status.IN_PROGRESS).update(revision=F("revision") + 1)
 
 
 # --- Capturing ----------------------------------------------------------------------------------------
@@ -256,7 +262,7 @@ def update_todo(
     stored.refresh_from_db()
     if not updated:
         raise TodoConflict(theirs=stored, yours=new_text)
-    _show_live(stored.meeting_id)
+    _show_live(stored)
     return stored
 
 
@@ -270,7 +276,7 @@ def mark_done(*, todo: Todo, by: Member, now: datetime | None = None) -> Todo:
     if stored.status == Todo.Status.OPEN:
         Todo.objects.filter(pk=stored.pk).update(status=Todo.Status.DONE, done_at=now, updated_at=now)
         stored.refresh_from_db()
-        _show_live(stored.meeting_id)
+        _show_live(stored)
     return stored
 
 
@@ -282,7 +288,7 @@ def reopen(*, todo: Todo, by: Member, now: datetime | None = None) -> Todo:
     if stored.status != Todo.Status.OPEN:
         Todo.objects.filter(pk=stored.pk).update(status=Todo.Status.OPEN, done_at=None, drop_reason="", updated_at=now)
         stored.refresh_from_db()
-        _show_live(stored.meeting_id)
+        _show_live(stored)
     return stored
 
 
@@ -300,7 +306,7 @@ def drop(*, todo: Todo, reason: str, by: Member, now: datetime | None = None) ->
         status=Todo.Status.DROPPED, drop_reason=reason, done_at=None, updated_at=now
     )
     stored.refresh_from_db()
-    _show_live(stored.meeting_id)
+    _show_live(stored)
     return stored
 
 
@@ -319,5 +325,5 @@ def add_update(*, todo: Todo, text: str, by: Member, now: datetime | None = None
     stored = _lock_for_change(todo, by)
     update = TodoUpdate.objects.create(todo=stored, author=by, text=text, created_at=now)
     Todo.objects.filter(pk=stored.pk).update(updated_at=now)
-    _show_live(stored.meeting_id)
+    _show_live(stored)
     return update

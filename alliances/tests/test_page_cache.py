@@ -266,3 +266,27 @@ def test_the_profile_shows_a_change_at_once(client, member_user):
     member_user.save()
 
     assert 'value="Mia Renamed"' in client.get(url).content.decode()
+
+
+def test_the_run_of_show_and_the_to_dos_renew_the_alliances_pages(alliance, steward_user):
+    """Their writes are update()s, which send no signal: the services renew the version themselves."""
+    from meetings import run
+    from meetings.tests.run_helpers import round_table
+    from tasks import services as todos
+
+    table = round_table(alliance)
+    before = versions.version_of(alliance.pk)
+    run.start_meeting(meeting=table.meeting, by=table.facilitator, now=table.meeting.starts_at)
+    started = versions.version_of(alliance.pk)
+    todo = todos.capture_todo(
+        alliance=alliance,
+        text="Call the library",
+        owner=table.note_taker,
+        by=table.facilitator,
+        meeting=table.meeting,
+        now=table.meeting.starts_at,
+    )
+    captured = versions.version_of(alliance.pk)
+    todos.mark_done(todo=todo, by=table.note_taker, now=table.meeting.starts_at)
+
+    assert len({before, started, captured, versions.version_of(alliance.pk)}) == 4
