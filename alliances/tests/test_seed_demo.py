@@ -20,7 +20,7 @@ def test_every_login_the_demo_prints_signs_in_and_sees_the_demo_alliance(client)
     printed = out.getvalue()
     logins = re.findall(r"[\w.]+@example\.org", printed)
     password = re.search(r"password (\S+?)\.", printed).group(1)
-    assert set(logins) >= {"demo@example.org", "ana@example.org", "ben@example.org"}
+    assert set(logins) >= {"demo@example.org", "ana@example.org", "ben@example.org", "elena@example.org"}
     for email in set(logins):
         client.logout()
         response = client.post(reverse("accounts:login"), {"username": email, "password": password}, follow=True)
@@ -31,7 +31,7 @@ def test_running_the_demo_twice_changes_nothing_the_second_time():
     call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", stdout=StringIO())
     alliance = Alliance.objects.get(slug="barrio-readers")
-    assert alliance.members.filter(is_active=True).count() == 3
+    assert alliance.members.filter(is_active=True).count() == 6
     assert alliance.norms.count() == 3
 
 
@@ -44,7 +44,7 @@ def test_the_demo_has_meetings_held_with_rotating_roles_and_an_upcoming_one_with
     past = list(Meeting.objects.for_alliance(alliance).past(now))
     upcoming = Meeting.objects.for_alliance(alliance).upcoming(now).get()
 
-    assert len(past) == 4
+    assert len(past) == 6
     # Every member has facilitated in the demo's history, and nobody held both roles of one meeting.
     assert {m.facilitator_id for m in past} == set(alliance.members.values_list("pk", flat=True))
     assert all(m.facilitator_id != m.note_taker_id for m in past)

@@ -17,6 +17,9 @@ DEMO_PASSWORD = "roundtable-demo"  # noqa: S105 - printed for the person trying 
 PEOPLE = [
     ("ana@example.org", "Ana Rivera", "es", "Escuela Montessori Juan Ponce de León"),
     ("ben@example.org", "Ben Okafor", "en", "Neighbourhood Library Friends"),
+    ("carmen@example.org", "Carmen Nguyen", "es", "Barrio Health Clinic"),
+    ("dario@example.org", "Dario Silva", "en", "Parents for Reading"),
+    ("elena@example.org", "Elena Haddad", "es", "Tenants' Association"),
 ]
 NORMS = [
     "We start and end on time.",
