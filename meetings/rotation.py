@@ -1,10 +1,11 @@
 """Fair rotation of the two roles (facilitator, note taker) among an alliance's active members.
 
 The order for a role, as the process asks: first the member who held it least recently (never = first),
-ties broken by who held it the fewest times, then by who joined first. A member who sent apologies is
-never suggested and keeps their place: their last turn is still the oldest, so they come first at the
-next meeting they can attend (a skipped turn stays theirs). The facilitator is chosen first; the note
-taker is the fairest member for that role other than the facilitator, so one person never holds both.
+ties broken by who held it the fewest times (that role, then both roles), then by who joined first. A
+member who sent apologies is never suggested and keeps their place: their last turn is still the
+oldest, so they come first at the next meeting they can attend (a skipped turn stays theirs). The
+facilitator is chosen first; the note taker is the fairest member for that role other than the
+facilitator, so one person never holds both.
 
 With "least recently" first, a turn someone takes for a member who is away is not given back later: the
 counts on the roles page can differ by more than one after apologies, and the page shows it.
@@ -80,10 +81,20 @@ def tally(turns: Iterable[Turn], *, since: datetime | None = None) -> Tally:
 
 
 def _order(candidates: Sequence[Member], tally_: Tally, role: str) -> list[Member]:
+    other = Role.NOTE_TAKER if role == Role.FACILITATOR else Role.FACILITATOR
+
     def key(member: Member) -> tuple:
         mine = tally_.of(member.pk, role)
-        # Never held sorts first: (False, …) before (True, date).
-        return (mine.last is not None, mine.last or _NEVER, mine.count, member.joined_at, member.pk)
+        # Never held sorts first: (False, …) before (True, date). "Fewest times held" counts this role,
+        # then both: of two who never facilitated, the one who has not taken notes either goes first.
+        return (
+            mine.last is not None,
+            mine.last or _NEVER,
+            mine.count,
+            mine.count + tally_.of(member.pk, other).count,
+            member.joined_at,
+            member.pk,
+        )
 
     return sorted(candidates, key=key)
 
