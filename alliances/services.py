@@ -278,7 +278,9 @@ def invitation_create(*, alliance: Alliance, email: str, invited_by: User, langu
     email = normalize_email(email)
     if len(email) > Invitation.EMAIL_MAX_LENGTH:
         # The form says this first; a command or a script gets the same words instead of a database error.
-        raise AllianceError(_("An email address can have at most 254 characters."))
+        raise AllianceError(
+            _("An email address can have at most %(limit)s characters.") % {"limit": Invitation.EMAIL_MAX_LENGTH}
+        )
     language = language or alliance.language
     if language not in dict(settings.LANGUAGES):
         raise AllianceError(_("Choose a language from the list."))
