@@ -37,6 +37,14 @@ class Message(models.Model):
         return f"{self.template} #{self.pk}"
 
 
+class AttachmentQuerySet(models.QuerySet):
+    def sent_with(self, message_id: int, delivery_ids: list[int]) -> "AttachmentQuerySet":
+        """The files these copies of the message carry: every copy's, and each one's own."""
+        return self.filter(message_id=message_id).filter(
+            models.Q(delivery__isnull=True) | models.Q(delivery__in=delivery_ids)
+        )
+
+
 class Attachment(models.Model):
     """A file sent with a message: with every delivery, or with one recipient's copy only.
 
@@ -55,6 +63,8 @@ class Attachment(models.Model):
     mimetype = models.CharField(_("content type"), max_length=100)
     content = models.BinaryField(_("content"))
     alternative = models.BooleanField(_("sent as an alternative part of the body"), default=False)
+
+    objects = AttachmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("attachment")

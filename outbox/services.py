@@ -423,11 +423,7 @@ def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
     Return how many were sent, and false if Celery's soft time limit stopped the batch.
     """
     # The files for every copy, and this batch's own: not every recipient's, which could be thousands.
-    attachments = list(
-        Attachment.objects.filter(message_id=batch[0].message_id)
-        .filter(Q(delivery__isnull=True) | Q(delivery__in=[d.pk for d in batch]))
-        .order_by("pk")
-    )
+    attachments = list(Attachment.objects.sent_with(batch[0].message_id, [d.pk for d in batch]).order_by("pk"))
     connection = get_connection()
     sent = 0
     started = 0  # batch[:started] may have reached the server: never released, only recorded

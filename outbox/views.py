@@ -8,12 +8,11 @@ staff included, gets 404 as if they did not exist. Bodies are shown through
 from functools import wraps
 
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
-from outbox.models import Delivery
+from outbox.models import Attachment, Delivery
 
 PERMISSION = "outbox.view_delivery"
 
@@ -42,9 +41,7 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 @_operators_only
 def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery.objects.select_related("message"), pk=pk)
-    attachments = delivery.message.attachments.filter(Q(delivery=None) | Q(delivery=delivery)).only(
-        "filename", "mimetype"
-    )
+    attachments = Attachment.objects.sent_with(delivery.message_id, [delivery.pk]).only("filename", "mimetype")
     return render(request, "outbox/delivery_detail.html", {"delivery": delivery, "attachments": attachments})
 
 
