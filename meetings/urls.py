@@ -7,7 +7,9 @@ gets 404 for all of these; alliances/tests/test_permissions.py enumerates `meeti
 from django.urls import path
 
 from meetings.views import agenda as agenda_views
+from meetings.views import live as live_views
 from meetings.views import meetings as views
+from meetings.views import record as record_views
 from meetings.views import sending as sending_views
 
 app_name = "meetings"
@@ -57,5 +59,59 @@ sending_patterns: list = [
     path("meetings/<int:pk>/agenda.ics", sending_views.agenda_ics, name="agenda_ics"),
 ]
 
-meeting_patterns = [*schedule_patterns, *agenda_patterns, *sending_patterns]
+# the live run of show, its polled state, the big screen and the facilitator's buttons: meetings/views/live.py
+live_patterns: list = [
+    path("meetings/<int:pk>/live/", live_views.live_detail, name="live_detail"),
+    path("meetings/<int:pk>/live/state/", live_views.live_state_fragment, name="live_state"),
+    path("meetings/<int:pk>/live/screen/", live_views.live_screen, name="live_screen"),
+    path("meetings/<int:pk>/live/start/", live_views.live_start, name="live_start"),
+    path("meetings/<int:pk>/live/next/", live_views.live_next_step, name="live_next_step"),
+    path("meetings/<int:pk>/live/previous/", live_views.live_previous_step, name="live_previous_step"),
+    path("meetings/<int:pk>/live/end/", live_views.live_end, name="live_end"),
+    path("meetings/<int:pk>/live/round-robin/start/", live_views.live_round_robin_start, name="live_round_robin_start"),
+    path("meetings/<int:pk>/live/round-robin/next/", live_views.live_next_speaker, name="live_next_speaker"),
+    path("meetings/<int:pk>/live/round-robin/pass/", live_views.live_pass, name="live_pass"),
+    path("meetings/<int:pk>/live/round-robin/end/", live_views.live_round_robin_end, name="live_round_robin_end"),
+    path("meetings/<int:pk>/live/attendance/", live_views.live_attendance, name="live_attendance"),
+]
+
+# what is recorded at the live meeting's current step (texts, consensus, to-dos, review, next meeting):
+# meetings/views/record.py. `turn`, `item`, `proposal`, `todo` belong to the meeting `pk`.
+record_patterns: list = [
+    path("meetings/<int:pk>/record/", record_views.record_step, name="record_step"),
+    path("meetings/<int:pk>/record/turns/<int:turn>/thought/", record_views.turn_thought_save, name="turn_thought_save"),
+    path(
+        "meetings/<int:pk>/record/turns/<int:turn>/takeaway/",
+        record_views.turn_takeaway_save,
+        name="turn_takeaway_save",
+    ),
+    path(
+        "meetings/<int:pk>/record/items/<int:item>/discussion/",
+        record_views.item_discussion_save,
+        name="item_discussion_save",
+    ),
+    path("meetings/<int:pk>/record/items/<int:item>/proposals/", record_views.proposal_write, name="proposal_write"),
+    path(
+        "meetings/<int:pk>/record/proposals/<int:proposal>/text/",
+        record_views.proposal_text_save,
+        name="proposal_text_save",
+    ),
+    path(
+        "meetings/<int:pk>/record/proposals/<int:proposal>/stances/",
+        record_views.stance_record,
+        name="stance_record",
+    ),
+    path(
+        "meetings/<int:pk>/record/proposals/<int:proposal>/check/",
+        record_views.proposal_check,
+        name="proposal_check",
+    ),
+    path("meetings/<int:pk>/record/items/<int:item>/defer/", record_views.item_defer, name="item_defer"),
+    path("meetings/<int:pk>/record/items/<int:item>/todos/", record_views.todo_capture, name="todo_capture"),
+    path("meetings/<int:pk>/record/todos/<int:todo>/", record_views.todo_correct, name="todo_correct"),
+    path("meetings/<int:pk>/review/", record_views.meeting_review, name="meeting_review"),
+    path("meetings/<int:pk>/record/next-meeting/", record_views.next_meeting_set, name="next_meeting_set"),
+]
+
+meeting_patterns = [*schedule_patterns, *agenda_patterns, *sending_patterns, *live_patterns, *record_patterns]
 urlpatterns = meeting_patterns

@@ -291,6 +291,10 @@ MEETING_MEMBER_PAGES = {
     "agenda_proposal_create",
     "agenda_print",
     "agenda_ics",
+    # The live run of show: every member follows it (meetings/views/live.py).
+    "live_detail",
+    "live_state",
+    "live_screen",
 }
 # The meeting's facilitator and the stewards (403 for another member). Skipping and swapping a turn are
 # also open to the member whose turn it is; the plain member of these tests holds no role.
@@ -309,6 +313,16 @@ MEETING_EDITOR_ONLY = {
     "agenda_proposal_decline",
     "reflection_edit",
     "agenda_send",
+    # Driving the live run of show. Attendance is also the note taker's, and passing the speaker's own.
+    "live_start",
+    "live_next_step",
+    "live_previous_step",
+    "live_end",
+    "live_round_robin_start",
+    "live_next_speaker",
+    "live_pass",
+    "live_round_robin_end",
+    "live_attendance",
 }
 # The stewards and the facilitator of the alliance's latest meeting.
 MEETING_SCHEDULER_ONLY = {"meeting_create"}
@@ -323,8 +337,17 @@ MEETING_POST_ONLY = {
     "agenda_reorder",
     "agenda_proposal_accept",
     "agenda_send",
+    "live_start",
+    "live_next_step",
+    "live_previous_step",
+    "live_end",
+    "live_round_robin_start",
+    "live_next_speaker",
+    "live_pass",
+    "live_round_robin_end",
+    "live_attendance",
 }
-MEETING_GET_ONLY = {"agenda_ics"}
+MEETING_GET_ONLY = {"agenda_ics", "live_state"}
 
 MEETING_PATTERNS: dict[str, URLPattern] = {pattern.name: pattern for pattern in meeting_patterns}
 

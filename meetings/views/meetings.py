@@ -239,6 +239,8 @@ def _meeting_detail(request: HttpRequest, member: Member, pk: int) -> HttpRespon
         "changes": changes,
         "is_upcoming": is_upcoming,
         "can_edit": can_edit and is_upcoming,
+        # The live run of show (meetings/views/live.py): its driver starts it from here or from the live page.
+        "can_start": can_edit and meeting.status == Meeting.Status.SCHEDULED,
         "may_skip": {role: is_upcoming and _may_change_turn(meeting, role, member) for role in Role.values},
         "swap_form": swap_form,
         **agenda.agenda_context(meeting=meeting, member=member),
