@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from accounts.tests.factories import PASSWORD, UserFactory
 from alliances import services
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory
+from meetings import attendance, round_robins, run, steps
 from meetings import services as meeting_services
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory, MessageFactory
@@ -83,6 +84,15 @@ def data(db):
     }
 
 
+def _run_to_the_evaluation_round(data) -> None:
+    meeting, steward = data["meeting"], data["alliance"].members.get(user=data["steward"])
+    meeting = run.start_meeting(meeting=meeting, by=steward)
+    attendance.mark_attendance(meeting=meeting, member=steward, status="present", by=steward)
+    while meeting.current_step != steps.LAST:
+        meeting = run.go_to_next_step(meeting=meeting, by=steward)
+    round_robins.start_round_robin(meeting=meeting, by=steward, evaluation=True, turn_seconds=120)
+
+
 def _visitor_pages(data) -> list[str]:
     return [
         "/",
@@ -119,6 +129,9 @@ def _steward_pages(data) -> list[str]:
         f"{base}/meetings/new/",
         f"{base}/meetings/{data['meeting'].pk}/",
         f"{base}/meetings/{data['meeting'].pk}/edit/",
+        # The live run of show before the start (the facilitator's start button, the attendance panel).
+        f"{base}/meetings/{data['meeting'].pk}/live/",
+        f"{base}/meetings/{data['meeting'].pk}/live/screen/",
         f"{base}/roles/",
         "/outbox/",
         f"/outbox/{data['delivery'].pk}/",
@@ -158,6 +171,13 @@ def test_every_page_passes_axe(browser, site, data, viewport):
     page.get_by_role("button", name="Schedule the meeting").click()
     expect(page.get_by_text("A meeting can only be scheduled in the future.")).to_be_visible()
     problems["schedule a meeting (errors)"] = _violations(page)
+    # The live run of show under way: the steps, a round robin with its countdown, every button shown.
+    _run_to_the_evaluation_round(data)
+    for suffix in ("live/", "live/screen/"):
+        path = f"/alliances/barrio-readers/meetings/{data['meeting'].pk}/{suffix}"
+        page.goto(f"{site.url}{path}")
+        expect(page.locator("[data-countdown]").first).to_be_visible()
+        problems[f"{path} (round robin)"] = _violations(page)
     context.close()
 
     report = [f"{path}: {problem}" for path, found in problems.items() for problem in found]

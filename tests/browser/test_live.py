@@ -1,0 +1,114 @@
+"""The live run of show in real browsers: the facilitator moves the meeting on (from the keyboard and with
+the button), and a participant's page, never reloaded, shows each new step within 2 seconds; the big
+screen follows too; and all of it works without JavaScript."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from alliances.tests.factories import AllianceFactory, MemberFactory
+from meetings import agenda, attendance, run
+from meetings.services import meeting_schedule
+from tests.browser.conftest import signed_in_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# What the issue asks: each change seen within 2 s; 2.5 s leaves room for the browser's own work.
+WITHIN_MS = 2500
+
+
+@pytest.fixture
+def prepared(db):
+    alliance = AllianceFactory(name="Barrio Readers", slug="barrio-readers")
+    steward = MemberFactory(alliance=alliance, is_steward=True, user__display_name="Stella Steward")
+    facilitator = MemberFactory(alliance=alliance, user__display_name="Fran Facilitator")
+    note_taker = MemberFactory(alliance=alliance, user__display_name="Nat Notes")
+    participant = MemberFactory(alliance=alliance, user__display_name="Pia Participant")
+    meeting = meeting_schedule(
+        alliance=alliance,
+        by=steward,
+        starts_at=timezone.now() + timedelta(minutes=5),
+        duration_minutes=90,
+        facilitator=facilitator,
+        note_taker=note_taker,
+    )
+    agenda.agenda_item_add(meeting=meeting, by=facilitator, title="Library hours", minutes=10)
+    meeting = run.start_meeting(meeting=meeting, by=facilitator)
+    for member in (facilitator, note_taker, participant):
+        attendance.mark_attendance(meeting=meeting, member=member, status="present", by=note_taker)
+    return {"meeting": meeting, "facilitator": facilitator, "participant": participant}
+
+
+def _live_url(site, meeting, suffix: str = "") -> str:
+    return f"{site.url}/alliances/barrio-readers/meetings/{meeting.pk}/live/{suffix}"
+
+
+def _page(browser, site, member, **options):
+    page = signed_in_page(browser, site, member, **options)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    return page, problems
+
+
+def test_a_participant_sees_each_step_the_facilitator_moves_to_without_reloading(browser, site, prepared):
+    meeting = prepared["meeting"]
+    facilitator, fac_problems = _page(browser, site, prepared["facilitator"])
+    participant, part_problems = _page(browser, site, prepared["participant"])
+    screen, _screen_problems = _page(browser, site, prepared["participant"])
+    facilitator.goto(_live_url(site, meeting))
+    participant.goto(_live_url(site, meeting))
+    screen.goto(_live_url(site, meeting, "screen/"))
+    now = participant.locator("#live-now-heading")
+    expect(now).to_have_text(re.compile("Bonding social moment"))
+    # A mark in the page's own memory: it would vanish if the page reloaded.
+    participant.evaluate("window.liveTestMark = 'kept'")
+
+    # The facilitator presses "n" (the shortcut shown beside the button)…
+    expect(facilitator.locator("kbd", has_text="n")).to_be_visible()
+    facilitator.locator("body").press("n")
+    expect(now).to_have_text(re.compile("Opening reflection"), timeout=WITHIN_MS)
+    expect(participant.locator("#live-announcer")).to_have_text("Now: Opening reflection", timeout=WITHIN_MS)
+    expect(screen.locator(".live-screen-step")).to_have_text("Opening reflection", timeout=WITHIN_MS)
+
+    # …then clicks "Next step" once their own page shows where the meeting is.
+    expect(facilitator.locator("#live-now-heading")).to_have_text(re.compile("Opening reflection"))
+    facilitator.get_by_role("button", name="Next step").click()
+    expect(now).to_have_text(re.compile("Agenda review"), timeout=WITHIN_MS)
+    expect(facilitator.locator("#live-feedback")).to_have_text("Moved to the next step.")
+
+    assert participant.evaluate("window.liveTestMark") == "kept"
+    assert participant.get_by_role("button", name="Next step").count() == 0
+    assert fac_problems == []
+    assert part_problems == []
+
+
+def test_a_double_click_on_next_step_moves_the_meeting_once(browser, site, prepared):
+    meeting = prepared["meeting"]
+    facilitator, problems = _page(browser, site, prepared["facilitator"])
+    facilitator.goto(_live_url(site, meeting))
+
+    facilitator.get_by_role("button", name="Next step").dblclick()
+
+    expect(facilitator.locator("#live-now-heading")).to_have_text(re.compile("Opening reflection"))
+    facilitator.wait_for_timeout(1500)
+    meeting.refresh_from_db()
+    assert meeting.current_step == "reflection"
+    expect(facilitator.locator("#live-now-heading")).to_have_text(re.compile("Opening reflection"))
+    assert problems == []
+
+
+def test_the_buttons_work_without_javascript(browser, site, prepared):
+    meeting = prepared["meeting"]
+    facilitator, _problems = _page(browser, site, prepared["facilitator"], java_script_enabled=False)
+    facilitator.goto(_live_url(site, meeting))
+
+    facilitator.get_by_role("button", name="Next step").click()
+
+    expect(facilitator.locator("#live-now-heading")).to_have_text(re.compile("Opening reflection"))
+    expect(facilitator.get_by_text("Moved to the next step.")).to_be_visible()
+    facilitator.get_by_role("button", name="Next step").click()
+    facilitator.get_by_role("button", name="Next step").click()
+    expect(facilitator.locator("#live-now-heading")).to_have_text(re.compile("Agenda item 1 — Library hours"))
