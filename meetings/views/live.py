@@ -354,7 +354,9 @@ def live_state_fragment(request: AuthenticatedHttpRequest, slug: str, pk: int) -
     can_drive = not screen and run.may_drive(meeting, member)
     context = _state_context(member, meeting, state, can_drive=can_drive, screen=screen)
     if not screen and run.may_mark_attendance(meeting, member):
-        context["attendance_json"] = json.dumps({row.member_id: row.status for row in _attendance_rows(meeting)})
+        # Only the marks: the attendance panel's rows (and their names) are on the page already.
+        marks = Attendance.objects.filter(meeting=meeting).values_list("member_id", "status")
+        context["attendance_json"] = json.dumps(dict(marks))
     response = render(request, "meetings/_live_state.html", {**context, "alliance": member.alliance})
     return _no_cache(response, _etag(state.revision))
 

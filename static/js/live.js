@@ -146,7 +146,24 @@
     }
   };
 
+  // A fragment that arrived while something inside the region had the focus (the reflection's link):
+  // applied once the focus leaves, so that nobody loses their place.
+  let pending = null;
+  region.addEventListener("focusout", () => {
+    window.setTimeout(() => {
+      if (pending !== null && !region.contains(document.activeElement)) {
+        const html = pending;
+        pending = null;
+        apply(html);
+      }
+    }, 0);
+  });
+
   const apply = (html) => {
+    if (region.contains(document.activeElement)) {
+      pending = html;
+      return;
+    }
     const before = rootOf();
     const template = document.createElement("template");
     template.innerHTML = html;

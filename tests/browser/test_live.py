@@ -10,7 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from alliances.tests.factories import AllianceFactory, MemberFactory
-from meetings import agenda, attendance, run
+from meetings import agenda, attendance, consensus, run, steps
+from meetings.models import AgendaItem
 from meetings.services import meeting_schedule
 from tests.browser.conftest import signed_in_page
 
@@ -35,11 +36,18 @@ def prepared(db):
         facilitator=facilitator,
         note_taker=note_taker,
     )
-    agenda.agenda_item_add(meeting=meeting, by=facilitator, title="Library hours", minutes=10)
+    agenda.agenda_item_add(
+        meeting=meeting, by=facilitator, title="Library hours", minutes=10, kind=AgendaItem.Kind.DECISION
+    )
     meeting = run.start_meeting(meeting=meeting, by=facilitator)
     for member in (facilitator, note_taker, participant):
         attendance.mark_attendance(meeting=meeting, member=member, status="present", by=note_taker)
-    return {"meeting": meeting, "facilitator": facilitator, "participant": participant}
+    return {
+        "meeting": meeting,
+        "facilitator": facilitator,
+        "note_taker": note_taker,
+        "participant": participant,
+    }
 
 
 def _live_url(site, meeting, suffix: str = "") -> str:
@@ -112,3 +120,27 @@ def test_the_buttons_work_without_javascript(browser, site, prepared):
     facilitator.get_by_role("button", name="Next step").click()
     facilitator.get_by_role("button", name="Next step").click()
     expect(facilitator.locator("#live-now-heading")).to_have_text(re.compile("Agenda item 1 — Library hours"))
+
+
+def test_a_participant_sees_the_stances_and_the_decision_as_they_are_recorded(browser, site, prepared):
+    meeting = prepared["meeting"]
+    facilitator, note_taker, member = prepared["facilitator"], prepared["note_taker"], prepared["participant"]
+    item = AgendaItem.objects.get(meeting=meeting)
+    while meeting.current_step != steps.item_key(item):
+        meeting = run.go_to_next_step(meeting=meeting, by=facilitator)
+    participant, problems = _page(browser, site, member)
+    participant.goto(_live_url(site, meeting))
+    expect(participant.locator("#live-now-heading")).to_have_text(re.compile("Library hours"))
+
+    proposal = consensus.write_proposal(item=item, text="Open on Saturdays from 10 to 14.", by=note_taker)
+    expect(participant.locator("#live-check-heading")).to_be_visible(timeout=WITHIN_MS)
+    for who in (facilitator, note_taker):
+        consensus.record_stance(proposal=proposal, member=who, kind="agree", by=note_taker)
+    expect(participant.locator("#live-announcer")).to_have_text("Stances recorded: 2 of 3.", timeout=WITHIN_MS)
+    consensus.record_stance(proposal=proposal, member=member, kind="stand_aside", reason="I work then.", by=member)
+    consensus.resolve_check(proposal=proposal, by=note_taker)
+
+    decision = participant.locator("#live-decision-heading").locator("..")
+    expect(decision).to_contain_text("Open on Saturdays from 10 to 14.", timeout=WITHIN_MS)
+    expect(participant.locator("#live-announcer")).to_contain_text("Decision on Library hours", timeout=WITHIN_MS)
+    assert problems == []
