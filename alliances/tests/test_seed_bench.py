@@ -16,7 +16,8 @@ from alliances.management.commands.seed_bench import (
     TYPICAL_SLUG,
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member
-from meetings.models import AgendaItem, Meeting
+from meetings import live, steps
+from meetings.models import AgendaItem, Attendance, Decision, Meeting, Proposal, RoundRobin, Stance, StepTime, Turn
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +38,25 @@ def test_the_full_data_set_has_the_sizes_the_benchmark_reports():
     assert Invitation.objects.pending().values("alliance").distinct().count() == 201
     assert CharterChange.objects.values("alliance").distinct().count() == 201
     assert CharterChange.objects.filter(alliance__slug=TYPICAL_SLUG).count() >= 20
-    # 50 meetings held by every alliance, 8 items each; the two measured alliances have one coming up.
-    held = Counter(Meeting.objects.past().values_list("alliance__slug", flat=True))
+    # 50 meetings held by every alliance, 8 items each; the two measured alliances have one coming up, and
+    # the typical one a meeting in progress.
+    held = Counter(Meeting.objects.filter(status=Meeting.Status.ENDED).values_list("alliance__slug", flat=True))
     assert len(held) == 201
     assert set(held.values()) == {50}
-    assert AgendaItem.objects.filter(meeting__alliance__slug=TYPICAL_SLUG).count() == 51 * 8
+    assert AgendaItem.objects.filter(meeting__alliance__slug=TYPICAL_SLUG).count() == 52 * 8
     assert set(Meeting.objects.upcoming().values_list("alliance__slug", flat=True)) == {TYPICAL_SLUG, LARGE_SLUG}
+    assert Meeting.objects.get(status=Meeting.Status.IN_PROGRESS).alliance.slug == TYPICAL_SLUG
+    # The typical alliance's meetings held: a roll of 40, about 30 turns on each decision, a stance from
+    # everyone present on each proposal, one decision each.
+    typical = Meeting.objects.filter(alliance__slug=TYPICAL_SLUG, status=Meeting.Status.ENDED)
+    assert Attendance.objects.filter(meeting__in=typical).count() == 50 * 40
+    on_decisions = Turn.objects.filter(round_robin__meeting__in=typical, round_robin__is_evaluation=False)
+    assert 25 * 50 <= on_decisions.count() <= 40 * 50
+    assert Decision.objects.filter(meeting__in=typical).count() == 50
+    assert 25 * 50 <= Stance.objects.filter(proposal__item__meeting__in=typical).count() <= 50 * 40 * 2
+    # The large alliance's too; a quarter of the others (the rest only give the tables their size).
+    assert Decision.objects.filter(alliance__slug=LARGE_SLUG).count() == 50
+    assert Decision.objects.values("alliance").distinct().count() == 51
 
 
 def test_the_printed_logins_sign_in_through_the_form_and_reach_their_pages(client, capsys):
@@ -80,3 +94,62 @@ def test_a_database_with_any_account_is_left_alone():
         call_command("seed_bench", "--smoke")
 
     assert list(User.objects.values_list("email", flat=True)) == ["real.person@example.org"]
+
+
+def _held_meetings(slug: str):
+    return Meeting.objects.filter(alliance__slug=slug, status=Meeting.Status.ENDED).order_by("starts_at")
+
+
+def test_every_meeting_held_keeps_what_its_run_of_show_left_with_consistent_times_and_versions():
+    call_command("seed_bench", "--smoke")
+
+    for number, meeting in enumerate(_held_meetings(TYPICAL_SLUG)):
+        present = set(meeting.attendance.filter(status=Attendance.Status.PRESENT).values_list("member_id", flat=True))
+        assert meeting.attendance.count() == meeting.alliance.members.filter(is_active=True).count()
+        # Every step of the run of show has its time, and together they make the meeting's length.
+        spent = dict(StepTime.objects.filter(meeting=meeting).values_list("key", "spent_seconds"))
+        assert set(spent) == {step.key for step in steps.for_meeting(meeting)}
+        assert sum(spent.values()) == (meeting.ended_at - meeting.started_at).total_seconds()
+        # The round robin on the decision: a turn for everyone present, in order, a pass with no thought.
+        item = meeting.items.get(kind=AgendaItem.Kind.DECISION)
+        round_robin = RoundRobin.objects.get(meeting=meeting, item=item)
+        turns = list(round_robin.turns.order_by("position"))
+        assert {turn.member_id for turn in turns} == present
+        assert round_robin.current_position == len(turns)
+        assert round_robin.first_speaker_id == turns[0].member_id
+        assert round_robin.order == [turn.member_id for turn in turns]
+        assert any(turn.passed for turn in turns)
+        for turn in turns:
+            assert (turn.thought == "", turn.version) == ((True, 0) if turn.passed else (False, 1))
+            assert turn.started_at < turn.ended_at <= round_robin.ended_at
+        assert item.discussion_version == (1 if item.discussion else 0)
+        # A stance from everyone present on each version; the last reached consensus, and is the decision.
+        proposals = list(item.proposals.order_by("number"))
+        assert [p.outcome for p in proposals][-1] == Proposal.Outcome.CONSENSUS
+        assert all(p.outcome == Proposal.Outcome.BLOCKED for p in proposals[:-1])
+        assert len(proposals) == (2 if number % 4 == 0 else 1)
+        for proposal in proposals:
+            assert set(proposal.stances.values_list("member_id", flat=True)) == present
+            assert not proposal.stances.exclude(kind=Stance.Kind.AGREE).filter(reason="").exists()
+        decision = Decision.objects.get(item=item)
+        assert (decision.proposal, decision.text) == (proposals[-1], proposals[-1].text)
+        assert meeting.started_at < decision.decided_at < meeting.ended_at
+        assert meeting.revision > len(turns) + len(present)
+
+
+def test_the_typical_alliance_has_a_meeting_in_progress_on_a_decision_for_the_live_pages():
+    call_command("seed_bench", "--smoke")
+    meeting = Meeting.objects.get(alliance__slug=TYPICAL_SLUG, status=Meeting.Status.IN_PROGRESS)
+
+    state = live.live_state(meeting)
+
+    assert meeting.facilitator.user.email == STEWARD_EMAIL
+    assert state.step.is_decision
+    assert state.round_robin is not None
+    assert state.round_robin.current_position > 0
+    assert state.speaker is not None
+    proposal = state.step.item.proposals.get()
+    present = meeting.attendance.filter(status=Attendance.Status.PRESENT).count()
+    assert proposal.outcome == Proposal.Outcome.OPEN
+    assert 0 < proposal.stances.count() < present
+    assert meeting.started_at < meeting.step_started_at < state.now

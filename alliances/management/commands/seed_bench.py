@@ -1,8 +1,10 @@
 """Fill an empty database with the benchmark's data set (see bench/run.py and the README's "Benchmark").
 
 200 alliances of 40 members and one of 400, about 3,000 people (most in several alliances), former members,
-charters with history, invitations. Rows go in with bulk inserts and every account shares one password hash,
-so the whole set takes seconds; the hash is made once with the configured (production-strength) hasher, so
+charters with history, invitations, and 50 meetings held by every alliance with what their run of show
+left (meetings/bench.py: for a quarter of them and the large one, the roll, round robins, proposals with
+stances, decisions). Rows go in with bulk inserts and every account shares one password hash, so the whole
+set takes well under a minute; the hash is made once with the configured (production-strength) hasher, so
 that signing in during the benchmark costs what it costs in production.
 
 The two alliances the benchmark reads get their charter through the real services, so their history holds
@@ -21,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from alliances import services
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
-from meetings.bench import bench_meetings, bench_upcoming_meeting
+from meetings.bench import bench_meeting_in_progress, bench_meetings, bench_upcoming_meeting
 from meetings.models import Meeting
 
 # Read by bench/run.py: who signs in, and which alliances its pages show.
@@ -42,10 +44,13 @@ class Size:
     pending: int  # pending invitations of a typical alliance (the large one gets five times as many)
     meetings: int  # meetings held by every alliance
     items: int  # agenda items of every meeting
+    detailed: int  # typical alliances (the measured one first) whose meetings keep what their run of show left
 
 
-FULL = Size(users=3000, alliances=200, members=40, large_members=400, former=3, pending=3, meetings=50, items=8)
-SMOKE = Size(users=30, alliances=3, members=5, large_members=12, former=1, pending=1, meetings=2, items=2)
+FULL = Size(
+    users=3000, alliances=200, members=40, large_members=400, former=3, pending=3, meetings=50, items=8, detailed=50
+)
+SMOKE = Size(users=30, alliances=3, members=5, large_members=12, former=1, pending=1, meetings=2, items=2, detailed=3)
 
 FIRST_NAMES = [
     "Ana", "Ben", "Carmen", "Dario", "Elena", "Femi", "Grace", "Hugo", "Inés", "Jamal", "Kiri", "Luis",
@@ -119,10 +124,15 @@ class Command(BaseCommand):
         for membership in memberships:
             if membership.is_active:
                 active.setdefault(membership.alliance, []).append(membership)
-        bench_meetings(members_by_alliance=active, past=size.meetings, items=size.items, rng=rng)
+        # The large alliance's meetings too: a roll of 400 members and round robins on them.
+        detailed = {alliance.pk for alliance in [*typical[: size.detailed], large]}
+        bench_meetings(members_by_alliance=active, past=size.meetings, items=size.items, rng=rng, detailed=detailed)
         for alliance in (typical[0], large):
             stewardship = next(m for m in active[alliance] if m.user_id == steward.pk)
             bench_upcoming_meeting(alliance=alliance, steward=stewardship, items=size.items)
+        # The live pages are measured on a meeting under way, which the steward facilitates.
+        stewardship = next(m for m in active[typical[0]] if m.user_id == steward.pk)
+        bench_meeting_in_progress(alliance=typical[0], facilitator=stewardship, items=size.items)
 
         self.stdout.write(
             self.style.SUCCESS(
