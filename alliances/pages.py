@@ -33,7 +33,8 @@ class TabSpec:
     url_name: str
     label: Promise
     # The pages (URL names, namespaced like `url_name`) that belong to this tab: on them, the tab shows as
-    # the current one. "meetings:" claims every page of that namespace, so an app's new pages need no line.
+    # the current one. "meetings:" claims every page of that namespace, so an app's new pages need no line;
+    # a page that another tab names itself belongs to that tab (the decision log, in "meetings:").
     pages: frozenset[str]
     stewards_only: bool = False
 
@@ -41,6 +42,7 @@ class TabSpec:
 TABS = [
     TabSpec("alliance_detail", _("Overview"), frozenset({"alliance_detail"})),
     TabSpec("meetings:meeting_list", _("Meetings"), frozenset({"meetings:"})),
+    TabSpec("meetings:decision_list", _("Decisions"), frozenset({"meetings:decision_list"})),
     TabSpec(
         "charter_detail",
         _("Charter"),
@@ -80,13 +82,14 @@ def alliance_tabs(request: HttpRequest, member: Member) -> list[Tab]:
     match = request.resolver_match
     current = match.view_name if match else ""  # "meetings:meeting_detail"
     namespace = f"{match.namespace}:" if match and match.namespace else None
+    named = any(current in {_qualified(page) for page in spec.pages} for spec in TABS)
     tabs = []
     for spec in TABS:
         if spec.stewards_only and not member.is_steward:
             continue
         if current == _qualified(spec.url_name):
             aria_current = "page"
-        elif namespace in spec.pages or current in {_qualified(page) for page in spec.pages}:
+        elif (namespace in spec.pages and not named) or current in {_qualified(page) for page in spec.pages}:
             aria_current = "true"
         else:
             aria_current = ""

@@ -9,7 +9,8 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import models
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connections, models
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext
@@ -559,9 +560,41 @@ class Stance(models.Model):
         return f"{self.member}: {self.get_kind_display()}"
 
 
+# The text-search configuration PostgreSQL has for each of our languages (stemming, stop words): a search
+# in Spanish finds "biblioteca" for "bibliotecas". A language without one reads words as they are.
+SEARCH_CONFIGS = {"en": "english", "es": "spanish"}
+SEARCH_CONFIG_OTHERWISE = "simple"
+
+
+def search_config(language: str | None) -> str:
+    """The text-search configuration for a reader's language ("es-mx" reads as "es")."""
+    base = (language or "").lower().split("-")[0]
+    return SEARCH_CONFIGS.get(base, SEARCH_CONFIG_OTHERWISE)
+
+
+def _decision_search_vector(config: str) -> SearchVector:
+    # The expression of the GIN indexes (migrations/0003_decision_search.py), repeated exactly: PostgreSQL
+    # uses a functional index only for a query on the same expression.
+    return SearchVector("text", config=config)
+
+
 class DecisionQuerySet(models.QuerySet):
     def for_alliance(self, alliance: Alliance) -> "DecisionQuerySet":
         return self.filter(alliance=alliance).order_by("-decided_at", "-pk")
+
+    def matching(self, query: str, *, language: str | None) -> "DecisionQuerySet":
+        """Decisions whose text matches `query` (a search box's words).
+
+        On PostgreSQL, full-text search in the reader's language (stems, stop words, "quoted phrases",
+        -excluded words: websearch syntax, which accepts any input), read from a GIN index per language.
+        Elsewhere (SQLite in development), the text contains the words as typed, case aside.
+        """
+        if connections[self.db].vendor != "postgresql":
+            return self.filter(text__icontains=query)
+        config = search_config(language)
+        return self.annotate(search=_decision_search_vector(config)).filter(
+            search=SearchQuery(query, config=config, search_type="websearch")
+        )
 
 
 class Decision(models.Model):
@@ -583,6 +616,8 @@ class Decision(models.Model):
         verbose_name = _("decision")
         verbose_name_plural = _("decisions")
         ordering = ["-decided_at", "-pk"]
+        # The search has a GIN index per text-search configuration, on PostgreSQL only (migration 0003
+        # makes them): declared here, SQLite would be asked to build them too.
         indexes = [models.Index(fields=["alliance", "-decided_at"], name="meetings_decision_log")]
 
     def __str__(self) -> str:

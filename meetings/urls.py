@@ -7,6 +7,7 @@ gets 404 for all of these; alliances/tests/test_permissions.py enumerates `meeti
 from django.urls import path
 
 from meetings.views import agenda as agenda_views
+from meetings.views import decisions as decision_views
 from meetings.views import live as live_views
 from meetings.views import meetings as views
 from meetings.views import sending as sending_views
@@ -74,5 +75,10 @@ live_patterns: list = [
     path("meetings/<int:pk>/live/attendance/", live_views.live_attendance, name="live_attendance"),
 ]
 
-meeting_patterns = [*schedule_patterns, *agenda_patterns, *sending_patterns, *live_patterns]
+# the decision log: meetings/views/decisions.py
+decision_patterns: list = [
+    path("decisions/", decision_views.decision_list, name="decision_list"),
+]
+
+meeting_patterns = [*schedule_patterns, *agenda_patterns, *sending_patterns, *live_patterns, *decision_patterns]
 urlpatterns = meeting_patterns

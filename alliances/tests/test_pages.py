@@ -22,7 +22,13 @@ def _tabs(html: str) -> list[tuple[str, str]]:
 def test_the_members_page_marks_its_tab_as_the_current_page(client, alliance, member_user):
     client.force_login(member_user)
     html = client.get(reverse("alliances:member_list", args=[alliance.slug])).content.decode()
-    assert _tabs(html) == [("Overview", ""), ("Meetings", ""), ("Charter", ""), ("Members", "page")]
+    assert _tabs(html) == [
+        ("Overview", ""),
+        ("Meetings", ""),
+        ("Decisions", ""),
+        ("Charter", ""),
+        ("Members", "page"),
+    ]
 
 
 def test_the_meetings_tab_is_current_on_every_page_of_the_meetings_app(client, alliance, member_user):
@@ -32,7 +38,13 @@ def test_the_meetings_tab_is_current_on_every_page_of_the_meetings_app(client, a
     listing = client.get(reverse("meetings:meeting_list", args=[alliance.slug])).content.decode()
     roles = client.get(reverse("meetings:roles", args=[alliance.slug])).content.decode()
     assert ("Meetings", "page") in _tabs(listing)
-    assert _tabs(roles) == [("Overview", ""), ("Meetings", "true"), ("Charter", ""), ("Members", "")]
+    assert _tabs(roles) == [
+        ("Overview", ""),
+        ("Meetings", "true"),
+        ("Decisions", ""),
+        ("Charter", ""),
+        ("Members", ""),
+    ]
 
 
 def test_a_page_inside_the_charter_marks_the_charter_tab_without_claiming_to_be_it(client, alliance, member_user):
@@ -48,6 +60,7 @@ def test_stewards_see_the_undelivered_emails_tab_and_members_do_not(client, alli
     assert [label for label, _ in _tabs(client.get(url).content.decode())] == [
         "Overview",
         "Meetings",
+        "Decisions",
         "Charter",
         "Members",
         "Undelivered emails",

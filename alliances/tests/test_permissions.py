@@ -295,6 +295,8 @@ MEETING_MEMBER_PAGES = {
     "live_detail",
     "live_state",
     "live_screen",
+    # The decision log (meetings/views/decisions.py).
+    "decision_list",
 }
 # The meeting's facilitator and the stewards (403 for another member). Skipping and swapping a turn are
 # also open to the member whose turn it is; the plain member of these tests holds no role.
