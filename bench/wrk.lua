@@ -1,6 +1,8 @@
 -- wrk script for bench/run.py: counts every answer that is not 2xx (wrk's own "Non-2xx or 3xx" count
 -- lets a 302 to the sign-in page pass) and prints one line of JSON that the runner reads.
--- The session cookie comes from the runner as a header (-H "Cookie: ...").
+-- The session cookie comes from the runner as a header (-H "Cookie: ..."), like any other header a page
+-- sends (a conditional request's If-None-Match). The runner passes the status it expects after "--":
+-- 200 means any 2xx; another (304) means exactly that one, and every other answer counts as "non2xx".
 
 local threads = {}
 
@@ -10,10 +12,17 @@ end
 
 function init(args)
   non2xx = 0
+  expected = tonumber(args[1] or "200") or 200
 end
 
 function response(status, headers, body)
-  if status < 200 or status > 299 then
+  local ok
+  if expected == 200 then
+    ok = status >= 200 and status <= 299
+  else
+    ok = status == expected
+  end
+  if not ok then
     non2xx = non2xx + 1
   end
 end

@@ -16,6 +16,7 @@ from alliances.management.commands.seed_bench import (
     TYPICAL_SLUG,
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member
+from bench.run import pages, request_headers
 from meetings import live, steps
 from meetings.models import AgendaItem, Attendance, Decision, Meeting, Proposal, RoundRobin, Stance, StepTime, Turn
 
@@ -153,3 +154,19 @@ def test_the_typical_alliance_has_a_meeting_in_progress_on_a_decision_for_the_li
     assert proposal.outcome == Proposal.Outcome.OPEN
     assert 0 < proposal.stances.count() < present
     assert meeting.started_at < meeting.step_started_at < state.now
+
+
+def test_every_page_the_benchmark_lists_answers_as_it_expects_on_the_smoke_data_set(client):
+    call_command("seed_bench", "--smoke")
+    readers = {"steward": User.objects.get(email=STEWARD_EMAIL), "member": User.objects.get(email=MEMBER_EMAIL)}
+
+    for page in pages():
+        client.force_login(readers[page.reader])
+        response = client.get(page.path, headers=request_headers(page))
+        text = response.content.decode()
+        assert response.status_code == page.status, page.name
+        assert [marker for marker in page.markers if marker not in text] == [], page.name
+        if page.etag:
+            assert response["ETag"] == page.etag, page.name
+        if page.absent:
+            assert page.absent not in text, page.name
