@@ -43,6 +43,7 @@ TABS = [
     TabSpec("alliance_detail", _("Overview"), frozenset({"alliance_detail"})),
     TabSpec("meetings:meeting_list", _("Meetings"), frozenset({"meetings:"})),
     TabSpec("meetings:decision_list", _("Decisions"), frozenset({"meetings:decision_list"})),
+    TabSpec("tasks:todo_list", _("To-dos"), frozenset({"tasks:"})),
     TabSpec(
         "charter_detail",
         _("Charter"),

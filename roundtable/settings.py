@@ -170,6 +170,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ACCOUNT_REQUEST_RATE_LIMIT = env_int("ACCOUNT_REQUEST_RATE_LIMIT", 30)
 ACCOUNT_EMAIL_RATE_LIMIT = env_int("ACCOUNT_EMAIL_RATE_LIMIT", 5)
 INVITATION_MAX_AGE_DAYS = 14
+# How long the "Mark done" link in an email about a to-do works (tasks/links.py).
+TODO_LINK_MAX_AGE_DAYS = env_int("TODO_LINK_MAX_AGE_DAYS", 30)
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

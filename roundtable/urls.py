@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("alliances/", include("alliances.urls")),
     path("alliances/<slug:slug>/", include("meetings.urls")),
+    # To-dos: /alliances/<slug>/todos/… and the reader's own /todos/… (one "tasks" namespace, tasks/urls.py).
+    path("", include("tasks.urls")),
     path("invitations/<str:token>/", alliance_views.invitation_accept, name="invitation_accept"),
     path("outbox/", include("outbox.urls")),
     # The admin signs in, and changes its password, on the site's own pages, where password guesses are

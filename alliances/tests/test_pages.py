@@ -26,6 +26,7 @@ def test_the_members_page_marks_its_tab_as_the_current_page(client, alliance, me
         ("Overview", ""),
         ("Meetings", ""),
         ("Decisions", ""),
+        ("To-dos", ""),
         ("Charter", ""),
         ("Members", "page"),
     ]
@@ -42,6 +43,7 @@ def test_the_meetings_tab_is_current_on_every_page_of_the_meetings_app(client, a
         ("Overview", ""),
         ("Meetings", "true"),
         ("Decisions", ""),
+        ("To-dos", ""),
         ("Charter", ""),
         ("Members", ""),
     ]
@@ -61,6 +63,7 @@ def test_stewards_see_the_undelivered_emails_tab_and_members_do_not(client, alli
         "Overview",
         "Meetings",
         "Decisions",
+        "To-dos",
         "Charter",
         "Members",
         "Undelivered emails",
