@@ -10,6 +10,7 @@ from meetings.views import agenda as agenda_views
 from meetings.views import decisions as decision_views
 from meetings.views import live as live_views
 from meetings.views import meetings as views
+from meetings.views import record as record_views
 from meetings.views import sending as sending_views
 
 app_name = "meetings"
@@ -75,10 +76,57 @@ live_patterns: list = [
     path("meetings/<int:pk>/live/attendance/", live_views.live_attendance, name="live_attendance"),
 ]
 
+# what is recorded at the live meeting's current step (texts, consensus, to-dos, review, next meeting):
+# meetings/views/record.py. `turn`, `item`, `proposal`, `todo` belong to the meeting `pk`.
+record_patterns: list = [
+    path("meetings/<int:pk>/record/", record_views.record_step, name="record_step"),
+    path(
+        "meetings/<int:pk>/record/turns/<int:turn>/thought/", record_views.turn_thought_save, name="turn_thought_save"
+    ),
+    path(
+        "meetings/<int:pk>/record/turns/<int:turn>/takeaway/",
+        record_views.turn_takeaway_save,
+        name="turn_takeaway_save",
+    ),
+    path(
+        "meetings/<int:pk>/record/items/<int:item>/discussion/",
+        record_views.item_discussion_save,
+        name="item_discussion_save",
+    ),
+    path("meetings/<int:pk>/record/items/<int:item>/proposals/", record_views.proposal_write, name="proposal_write"),
+    path(
+        "meetings/<int:pk>/record/proposals/<int:proposal>/text/",
+        record_views.proposal_text_save,
+        name="proposal_text_save",
+    ),
+    path(
+        "meetings/<int:pk>/record/proposals/<int:proposal>/stances/",
+        record_views.stance_record,
+        name="stance_record",
+    ),
+    path(
+        "meetings/<int:pk>/record/proposals/<int:proposal>/check/",
+        record_views.proposal_check,
+        name="proposal_check",
+    ),
+    path("meetings/<int:pk>/record/items/<int:item>/defer/", record_views.item_defer, name="item_defer"),
+    path("meetings/<int:pk>/record/items/<int:item>/todos/", record_views.todo_capture, name="todo_capture"),
+    path("meetings/<int:pk>/record/todos/<int:todo>/", record_views.todo_correct, name="todo_correct"),
+    path("meetings/<int:pk>/review/", record_views.meeting_review, name="meeting_review"),
+    path("meetings/<int:pk>/record/next-meeting/", record_views.next_meeting_set, name="next_meeting_set"),
+]
+
 # the decision log: meetings/views/decisions.py
 decision_patterns: list = [
     path("decisions/", decision_views.decision_list, name="decision_list"),
 ]
 
-meeting_patterns = [*schedule_patterns, *agenda_patterns, *sending_patterns, *live_patterns, *decision_patterns]
+meeting_patterns = [
+    *schedule_patterns,
+    *agenda_patterns,
+    *sending_patterns,
+    *live_patterns,
+    *record_patterns,
+    *decision_patterns,
+]
 urlpatterns = meeting_patterns

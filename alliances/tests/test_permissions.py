@@ -23,11 +23,12 @@ from alliances.models import Alliance, Member
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory, NormFactory
 from alliances.urls import alliance_patterns
 from meetings import services as meeting_services
-from meetings.models import AgendaItem, Meeting
+from meetings.models import AgendaItem, Meeting, Proposal, RoundRobin, Turn
 from meetings.tests.factories import AgendaItemFactory
 from meetings.urls import meeting_patterns
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory
+from tasks.models import Todo
 
 pytestmark = pytest.mark.django_db
 
@@ -295,6 +296,14 @@ MEETING_MEMBER_PAGES = {
     "live_detail",
     "live_state",
     "live_screen",
+    # Recording at the live meeting (meetings/views/record.py): the current step's part and the review are
+    # every member's to read; a stance and a takeaway are each member's own (the test's takeaway turn is the
+    # plain member's), and a to-do is corrected by its owner (the test's to-do is the plain member's).
+    "record_step",
+    "meeting_review",
+    "stance_record",
+    "turn_takeaway_save",
+    "todo_correct",
     # The decision log (meetings/views/decisions.py).
     "decision_list",
 }
@@ -325,7 +334,21 @@ MEETING_EDITOR_ONLY = {
     "live_pass",
     "live_round_robin_end",
     "live_attendance",
+    # The consensus check and the to-dos of the live meeting: the note taker too. The next meeting: whoever
+    # may schedule one (the stewards and the facilitator of the latest meeting, this one).
+    "proposal_write",
+    "proposal_check",
+    "item_defer",
+    "todo_capture",
+    "next_meeting_set",
 }
+# The texts typed live: only the meeting's facilitator and note taker (a steward gets 403 too:
+# meetings/texts.py).
+MEETING_RECORDER_ONLY = {"turn_thought_save", "item_discussion_save", "proposal_text_save"}
+# Open to the plain member (their own) and the facilitator, but not to a steward.
+MEETING_NOT_FOR_STEWARDS = MEETING_RECORDER_ONLY | {"turn_takeaway_save"}
+# A to-do is corrected by its owner, its meeting's note taker and the stewards, not by the facilitator.
+MEETING_NOT_FOR_THE_FACILITATOR = {"todo_correct"}
 # The stewards and the facilitator of the alliance's latest meeting.
 MEETING_SCHEDULER_ONLY = {"meeting_create"}
 MEETING_POST_ONLY = {
@@ -348,8 +371,18 @@ MEETING_POST_ONLY = {
     "live_pass",
     "live_round_robin_end",
     "live_attendance",
+    "turn_thought_save",
+    "turn_takeaway_save",
+    "item_discussion_save",
+    "proposal_write",
+    "proposal_text_save",
+    "stance_record",
+    "proposal_check",
+    "item_defer",
+    "todo_capture",
+    "todo_correct",
 }
-MEETING_GET_ONLY = {"agenda_ics", "live_state"}
+MEETING_GET_ONLY = {"agenda_ics", "live_state", "record_step", "meeting_review"}
 
 MEETING_PATTERNS: dict[str, URLPattern] = {pattern.name: pattern for pattern in meeting_patterns}
 
@@ -388,16 +421,32 @@ def the_meeting(alliance, steward_user, member_user, facilitator) -> Meeting:
 
 
 @pytest.fixture
-def meeting_url(the_meeting) -> Callable[[str, str], str]:
+def meeting_url(the_meeting, member_user) -> Callable[[str, str], str]:
     item = AgendaItemFactory(meeting=the_meeting)
     proposal = AgendaItemFactory(meeting=the_meeting, status=AgendaItem.Status.PROPOSED)
+    # The recording URLs' objects: the plain member's evaluation turn and to-do, a proposal on the item.
+    member = Member.objects.get(alliance=the_meeting.alliance_id, user=member_user)
+    evaluation = RoundRobin.objects.create(meeting=the_meeting, is_evaluation=True, order=[member.pk])
+    turn = Turn.objects.create(round_robin=evaluation, member=member, position=0)
+    put_to_check = Proposal.objects.create(item=item, number=1, text="Hold the fair in June.")
+    todo = Todo.objects.create(
+        alliance_id=the_meeting.alliance_id,
+        meeting=the_meeting,
+        item=item,
+        text="Book the yard",
+        owner=member,
+        due_on=the_meeting.starts_at.date(),
+    )
 
     def meeting_kwargs(name: str) -> dict[str, object]:
-        """A value for each URL parameter: `item` is a proposal for the proposal URLs, else an item."""
+        """A value for each URL parameter: `item` is a proposal for the agenda proposal URLs, else an item."""
         return {
             "pk": the_meeting.pk,
-            "item": proposal.pk if "proposal" in name else item.pk,
+            "item": proposal.pk if name.startswith("agenda_proposal") else item.pk,
             "role": "facilitator",
+            "turn": turn.pk,
+            "proposal": put_to_check.pk,
+            "todo": todo.pk,
         }
 
     def build(name: str, slug: str) -> str:
@@ -413,7 +462,7 @@ def meeting_url(the_meeting) -> Callable[[str, str], str]:
 
 def test_every_meeting_url_is_classified():
     names = set(MEETING_PATTERNS)
-    classes = [MEETING_MEMBER_PAGES, MEETING_EDITOR_ONLY, MEETING_SCHEDULER_ONLY]
+    classes = [MEETING_MEMBER_PAGES, MEETING_EDITOR_ONLY, MEETING_SCHEDULER_ONLY, MEETING_RECORDER_ONLY]
 
     assert names == set().union(*classes), "Add the new meeting URL to one of the MEETING_* sets."
     assert sum(len(c) for c in classes) == len(names), "A meeting URL is in two classes."
@@ -455,7 +504,9 @@ def test_an_anonymous_reader_is_sent_to_sign_in_from_every_meeting_url(client, a
     assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
 
 
-@pytest.mark.parametrize(("name", "method"), _meeting_cases(MEETING_EDITOR_ONLY | MEETING_SCHEDULER_ONLY))
+@pytest.mark.parametrize(
+    ("name", "method"), _meeting_cases(MEETING_EDITOR_ONLY | MEETING_SCHEDULER_ONLY | MEETING_RECORDER_ONLY)
+)
 def test_a_member_without_the_role_is_forbidden_to_edit_a_meeting(
     client, alliance, member_user, meeting_url, name, method
 ):
@@ -485,7 +536,8 @@ def test_the_meetings_facilitator_and_a_steward_may_use_every_meeting_url(
 
     response = _request(client, method, meeting_url(name, alliance.slug))
 
-    expected = _meeting_refused(name, method, 0)
+    refused = name in (MEETING_NOT_FOR_STEWARDS if reader == "steward" else MEETING_NOT_FOR_THE_FACILITATOR)
+    expected = _meeting_refused(name, method, 403 if refused else 0)
     if expected:
         assert response.status_code == expected
     elif method == "get":

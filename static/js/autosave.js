@@ -1,0 +1,567 @@
+// The live meeting's recording part (templates/meetings/_record_step.html): autosaved texts that are
+// never lost, and a fresh copy of the part merged in when the meeting moves, without touching what is
+// being typed. No inline script anywhere: the Content Security Policy forbids it.
+//
+// Each autosaved text ([data-autosave]) is saved about 800 ms after typing stops and when the field is
+// left. Until the server has confirmed a text, a copy stays in localStorage (key per meeting, record and
+// field), so a lost connection or a reload loses nothing: the copy is put back into its field and saved
+// as soon as the connection returns. A save names the record's version the page started from; a 409
+// answer shows both texts and a merge form instead of overwriting anyone.
+"use strict";
+
+(() => {
+  const DEBOUNCE_MS = 800;
+  const RETRY_MS = 5000;
+  const PREFIX = "rt:draft:";
+  const VERSION_HEADER = "X-Record-Version";
+  const FALLBACK = {
+    textSaved: "Saved",
+    textUnsaved: "Not saved yet",
+    textSaving: "Saving…",
+    textOffline: "Offline — will save when the connection returns",
+    textFailed: "Not saved:",
+    textConflict: "Not saved: someone else saved this text meanwhile.",
+  };
+
+  const pending = new Set();
+
+  function words(name) {
+    const root = document.getElementById("record-step");
+    return (root && root.dataset[name]) || FALLBACK[name];
+  }
+
+  function announce(text) {
+    if (text) {
+      document.dispatchEvent(new CustomEvent("live:announce", { detail: { text } }));
+    }
+  }
+
+  function csrfToken() {
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function readDraft(key) {
+    try {
+      const raw = window.localStorage.getItem(PREFIX + key);
+      return raw ? JSON.parse(raw) : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function writeDraft(key, draft) {
+    try {
+      window.localStorage.setItem(PREFIX + key, JSON.stringify(draft));
+    } catch (error) {
+      // Storage full or refused (private mode): the text is still in the page.
+    }
+  }
+
+  function dropDraft(key) {
+    try {
+      window.localStorage.removeItem(PREFIX + key);
+    } catch (error) {
+      // Nothing to do.
+    }
+  }
+
+  function post(url, body) {
+    // HX-Request: the server answers with a fragment (and the version header) instead of a redirect.
+    return fetch(url, {
+      method: "POST",
+      body,
+      headers: { "HX-Request": "true" },
+      credentials: "same-origin",
+    });
+  }
+
+  async function plainText(response) {
+    const type = response.headers.get("Content-Type") || "";
+    return type.startsWith("text/plain") ? (await response.text()).trim() : "";
+  }
+
+  // One autosaved text. Its state lives on the element, so it moves with it when the part is merged.
+  class Field {
+    constructor(group) {
+      this.group = group;
+      this.form = group.querySelector("form");
+      this.textarea = this.form.querySelector("textarea[name=text]");
+      this.versionInput = this.form.querySelector("input[name=version]");
+      this.status = group.querySelector(".record-status");
+      this.conflictBox = group.querySelector(".record-conflict");
+      this.key = group.dataset.autosaveKey;
+      this.version = Number(group.dataset.version);
+      this.saved = this.textarea.value;
+      this.savedRating = this.rating();
+      this.timer = null;
+      this.inFlight = false;
+      this.again = false;
+      this.inConflict = false;
+      group.autosave = this;
+
+      this.textarea.addEventListener("input", () => this.changed());
+      this.textarea.addEventListener("blur", () => this.flush());
+      for (const radio of this.form.querySelectorAll("input[name=rating]")) {
+        radio.addEventListener("change", () => {
+          this.changed();
+          this.flush();
+        });
+      }
+      this.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.flush();
+      });
+      this.restore();
+    }
+
+    rating() {
+      const checked = this.form.querySelector("input[name=rating]:checked");
+      return checked ? checked.value : null;
+    }
+
+    isDirty() {
+      return this.textarea.value !== this.saved || this.rating() !== this.savedRating;
+    }
+
+    isBusy() {
+      return (
+        this.isDirty() ||
+        this.inFlight ||
+        this.inConflict ||
+        this.timer !== null ||
+        this.group.contains(document.activeElement)
+      );
+    }
+
+    setVersion(version) {
+      this.version = version;
+      this.group.dataset.version = String(version);
+      this.versionInput.value = String(version);
+    }
+
+    setStatus(state, detail = "") {
+      const text = {
+        saved: words("textSaved"),
+        unsaved: words("textUnsaved"),
+        saving: words("textSaving"),
+        offline: words("textOffline"),
+        failed: `${words("textFailed")} ${detail}`.trim(),
+        conflict: words("textConflict"),
+      }[state];
+      this.status.dataset.state = state;
+      this.status.textContent = text;
+    }
+
+    remember() {
+      writeDraft(this.key, {
+        text: this.textarea.value,
+        rating: this.rating(),
+        version: this.version,
+        url: this.form.action,
+        at: Date.now(),
+      });
+    }
+
+    // A copy left by an earlier page (a reload, a lost connection) goes back into the field.
+    restore() {
+      const draft = readDraft(this.key);
+      if (!draft) {
+        return;
+      }
+      const rating = draft.rating === undefined ? this.savedRating : draft.rating;
+      if (draft.text === this.saved && rating === this.savedRating) {
+        dropDraft(this.key);
+        return;
+      }
+      this.textarea.value = draft.text;
+      if (rating !== null) {
+        const radio = this.form.querySelector(`input[name=rating][value="${CSS.escape(rating)}"]`);
+        if (radio) {
+          radio.checked = true;
+        }
+      }
+      // Started from an older version: the save then answers 409 with both texts, never overwriting.
+      this.setVersion(Math.min(Number(draft.version), this.version));
+      this.changed();
+    }
+
+    changed() {
+      this.remember();
+      if (this.inConflict) {
+        return;
+      }
+      this.setStatus(navigator.onLine ? "unsaved" : "offline");
+      window.clearTimeout(this.timer);
+      this.timer = window.setTimeout(() => {
+        this.timer = null;
+        this.save();
+      }, DEBOUNCE_MS);
+    }
+
+    flush() {
+      if (this.timer !== null) {
+        window.clearTimeout(this.timer);
+        this.timer = null;
+      }
+      if (this.isDirty()) {
+        this.save();
+      }
+    }
+
+    async save() {
+      if (this.inConflict) {
+        return;
+      }
+      if (this.inFlight) {
+        this.again = true;
+        return;
+      }
+      if (!this.isDirty()) {
+        dropDraft(this.key);
+        return;
+      }
+      if (!navigator.onLine) {
+        this.setStatus("offline");
+        pending.add(this);
+        return;
+      }
+      const text = this.textarea.value;
+      const rating = this.rating();
+      const body = new FormData();
+      body.set("csrfmiddlewaretoken", csrfToken());
+      body.set("text", text);
+      body.set("version", String(this.version));
+      if (rating !== null) {
+        body.set("rating", rating);
+      }
+      this.inFlight = true;
+      this.setStatus("saving");
+      let response;
+      try {
+        response = await post(this.form.action, body);
+      } catch (error) {
+        this.inFlight = false;
+        this.setStatus("offline");
+        pending.add(this);
+        return;
+      }
+      this.inFlight = false;
+      const version = response.headers.get(VERSION_HEADER);
+      if (response.ok && version !== null && !response.redirected) {
+        pending.delete(this);
+        this.setVersion(Number(version));
+        this.saved = text;
+        this.savedRating = rating;
+        if (this.isDirty()) {
+          this.remember();
+          this.setStatus("unsaved");
+          this.again = true;
+        } else {
+          dropDraft(this.key);
+          this.setStatus("saved");
+        }
+      } else if (response.status === 409) {
+        pending.delete(this);
+        this.showConflict(await response.text());
+      } else if (response.status >= 500 || response.status === 429) {
+        this.setStatus("failed", await plainText(response));
+        pending.add(this);
+      } else {
+        // Refused (the meeting has ended, a text too long, signed out): the copy stays in the browser.
+        pending.delete(this);
+        this.setStatus("failed", await plainText(response));
+      }
+      if (this.again) {
+        this.again = false;
+        this.save();
+      }
+    }
+
+    showConflict(html) {
+      this.inConflict = true;
+      this.conflictBox.innerHTML = html;
+      this.setStatus("conflict");
+      announce(words("textConflict"));
+      const merge = this.conflictBox.querySelector("form[data-record-merge]");
+      if (merge) {
+        merge.addEventListener("submit", (event) => {
+          event.preventDefault();
+          this.saveMerged(merge);
+        });
+      }
+    }
+
+    async saveMerged(merge) {
+      const body = new FormData(merge);
+      const text = String(body.get("text") || "");
+      let response;
+      try {
+        response = await post(merge.action, body);
+      } catch (error) {
+        this.setStatus("offline");
+        return;
+      }
+      const version = response.headers.get(VERSION_HEADER);
+      if (response.ok && version !== null && !response.redirected) {
+        this.inConflict = false;
+        this.conflictBox.replaceChildren();
+        this.textarea.value = text;
+        this.setVersion(Number(version));
+        this.saved = text;
+        this.savedRating = this.rating();
+        dropDraft(this.key);
+        this.setStatus("saved");
+        announce(words("textSaved"));
+        this.textarea.focus();
+      } else if (response.status === 409) {
+        this.showConflict(await response.text());
+      } else {
+        this.setStatus("failed", await plainText(response));
+      }
+    }
+  }
+
+  function init(scope) {
+    for (const group of scope.querySelectorAll("[data-autosave]")) {
+      if (!group.autosave) {
+        new Field(group);
+      }
+    }
+  }
+
+  // Copies whose field is not on the page any more (the meeting moved on while the connection was
+  // lost) are sent on their own; a refused one stays until its field is shown again.
+  async function sendOrphans() {
+    if (!navigator.onLine) {
+      return;
+    }
+    const onPage = new Set([...document.querySelectorAll("[data-autosave]")].map((g) => g.dataset.autosaveKey));
+    const keys = [];
+    try {
+      for (let i = 0; i < window.localStorage.length; i += 1) {
+        const key = window.localStorage.key(i);
+        if (key && key.startsWith(PREFIX) && !onPage.has(key.slice(PREFIX.length))) {
+          keys.push(key.slice(PREFIX.length));
+        }
+      }
+    } catch (error) {
+      return;
+    }
+    for (const key of keys) {
+      const draft = readDraft(key);
+      if (!draft || !draft.url || new URL(draft.url, window.location.href).origin !== window.location.origin) {
+        continue;
+      }
+      const body = new FormData();
+      body.set("csrfmiddlewaretoken", csrfToken());
+      body.set("text", draft.text);
+      body.set("version", String(draft.version));
+      if (draft.rating !== null && draft.rating !== undefined) {
+        body.set("rating", draft.rating);
+      }
+      try {
+        const response = await post(draft.url, body);
+        if (response.ok && response.headers.get(VERSION_HEADER) !== null) {
+          dropDraft(key);
+        }
+      } catch (error) {
+        return;
+      }
+    }
+  }
+
+  function retry() {
+    for (const field of [...pending]) {
+      pending.delete(field);
+      field.save();
+    }
+    sendOrphans();
+  }
+
+  window.addEventListener("online", retry);
+  window.addEventListener("offline", () => {
+    for (const group of document.querySelectorAll("[data-autosave]")) {
+      if (group.autosave && group.autosave.isDirty() && !group.autosave.inConflict) {
+        group.autosave.setStatus("offline");
+      }
+    }
+  });
+  window.setInterval(() => {
+    if (navigator.onLine && pending.size) {
+      retry();
+    }
+  }, RETRY_MS);
+
+  // --- A fresh copy of the part, merged in without disturbing what is being typed ---------------------
+
+  function busy(element, active) {
+    if (element.autosave) {
+      return element.autosave.isBusy();
+    }
+    return element.dataset.dirty === "1" || element.contains(active);
+  }
+
+  function merge(html, replace = null) {
+    const current = document.getElementById("record-step");
+    if (!current) {
+      return null;
+    }
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const fresh = template.content.querySelector("#record-step");
+    if (!fresh) {
+      return null;
+    }
+    if (!replace && Number(fresh.dataset.revision) < Number(current.dataset.revision)) {
+      return null; // an answer overtaken by a newer one
+    }
+    const active = document.activeElement;
+    let selection = null;
+    try {
+      if (active && typeof active.selectionStart === "number") {
+        selection = [active.selectionStart, active.selectionEnd];
+      }
+    } catch (error) {
+      selection = null;
+    }
+    for (const element of current.querySelectorAll("[data-autosave], form[data-record-form]")) {
+      if (element === replace || !element.id || !busy(element, active)) {
+        continue;
+      }
+      const twin = fresh.querySelector(`#${CSS.escape(element.id)}`);
+      if (twin) {
+        twin.replaceWith(element);
+      } else if (element.autosave) {
+        element.autosave.flush();
+      }
+    }
+    current.replaceWith(fresh);
+    if (active && fresh.contains(active) && document.activeElement !== active) {
+      active.focus({ preventScroll: true });
+      if (selection) {
+        try {
+          active.setSelectionRange(selection[0], selection[1]);
+        } catch (error) {
+          // Not a text field.
+        }
+      }
+    }
+    init(fresh);
+    return fresh;
+  }
+
+  let refreshing = false;
+  let refreshAgain = false;
+
+  async function refresh() {
+    const current = document.getElementById("record-step");
+    if (!current) {
+      return;
+    }
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshing = true;
+    try {
+      const response = await fetch(current.dataset.recordUrl, {
+        headers: { "HX-Request": "true" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (response.ok && !response.redirected) {
+        merge(await response.text());
+      }
+    } catch (error) {
+      // Offline: the live page says so; the next change brings a fresh copy.
+    } finally {
+      refreshing = false;
+      if (refreshAgain) {
+        refreshAgain = false;
+        refresh();
+      }
+    }
+  }
+
+  document.addEventListener("live:changed", (event) => {
+    const current = document.getElementById("record-step");
+    const revision = event.detail ? String(event.detail.revision) : "";
+    if (current && revision !== current.dataset.revision) {
+      refresh();
+    }
+  });
+
+  // The part's forms (stance, proposal, check, deferral, to-dos, next meeting) are sent with fetch and
+  // answered with the part, which is merged like a fresh copy (the answered form itself is replaced).
+  document.addEventListener("input", (event) => {
+    const form = event.target.closest && event.target.closest("#record-step form[data-record-form]");
+    if (form) {
+      form.dataset.dirty = "1";
+    }
+  });
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches("#record-step form[data-record-form]")) {
+      return;
+    }
+    event.preventDefault();
+    const buttons = form.querySelectorAll("button[type=submit]");
+    for (const button of buttons) {
+      button.disabled = true;
+    }
+    let response;
+    try {
+      response = await post(form.action, new FormData(form));
+    } catch (error) {
+      for (const button of buttons) {
+        button.disabled = false;
+      }
+      const notice = document.getElementById("record-notice");
+      if (notice) {
+        notice.className = "alert alert-warning";
+        notice.textContent = words("textOffline");
+      }
+      return;
+    }
+    const type = response.headers.get("Content-Type") || "";
+    if (response.redirected || !type.startsWith("text/html")) {
+      window.location.reload();
+      return;
+    }
+    delete form.dataset.dirty;
+    const fresh = merge(await response.text(), form);
+    if (!fresh) {
+      for (const button of buttons) {
+        button.disabled = false;
+      }
+      const notice = document.getElementById("record-notice");
+      if (notice) {
+        notice.className = "alert alert-danger";
+        notice.textContent = `${words("textFailed")} ${response.status}`;
+      }
+      return;
+    }
+    const notice = fresh.querySelector("#record-notice");
+    announce(notice ? notice.textContent.trim() : "");
+    const invalid = fresh.querySelector(`#${CSS.escape(form.id)} [aria-invalid=true]`);
+    if (invalid) {
+      invalid.focus();
+    } else if (notice && notice.textContent.trim()) {
+      notice.tabIndex = -1;
+      notice.focus({ preventScroll: false });
+    }
+  });
+
+  function start() {
+    init(document);
+    sendOrphans();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
