@@ -1,0 +1,157 @@
+"""Recording at the live meeting in real browsers: the note taker's words survive a cut connection and a
+reload, and a participant records their own stance from their own device."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from alliances.tests.factories import AllianceFactory, MemberFactory
+from meetings import agenda, attendance, consensus, round_robins, run, steps
+from meetings.models import AgendaItem, Stance, Turn
+from meetings.services import meeting_schedule
+from tests.browser.conftest import signed_in_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def on_the_item(db):
+    """A meeting on its decision item, three members present, a round robin under way."""
+    alliance = AllianceFactory(name="Barrio Readers", slug="barrio-readers")
+    steward = MemberFactory(alliance=alliance, is_steward=True, user__display_name="Stella Steward")
+    facilitator = MemberFactory(alliance=alliance, user__display_name="Fran Facilitator")
+    note_taker = MemberFactory(alliance=alliance, user__display_name="Nat Notes")
+    participant = MemberFactory(alliance=alliance, user__display_name="Pia Participant")
+    meeting = meeting_schedule(
+        alliance=alliance,
+        by=steward,
+        starts_at=timezone.now() + timedelta(minutes=5),
+        duration_minutes=90,
+        facilitator=facilitator,
+        note_taker=note_taker,
+    )
+    item = agenda.agenda_item_add(
+        meeting=meeting, by=facilitator, title="Library hours", minutes=10, kind=AgendaItem.Kind.DECISION
+    )
+    meeting = run.start_meeting(meeting=meeting, by=facilitator)
+    for member in (facilitator, note_taker, participant):
+        attendance.mark_attendance(meeting=meeting, member=member, status="present", by=note_taker)
+    while meeting.current_step != steps.item_key(item):
+        meeting = run.go_to_next_step(meeting=meeting, by=facilitator)
+    round_robin = round_robins.start_round_robin(meeting=meeting, by=facilitator, item=item)
+    return {
+        "meeting": meeting,
+        "item": item,
+        "turn": round_robin.turns.order_by("position").first(),
+        "facilitator": facilitator,
+        "note_taker": note_taker,
+        "participant": participant,
+    }
+
+
+def _live_url(site, meeting) -> str:
+    return f"{site.url}/alliances/barrio-readers/meetings/{meeting.pk}/live/"
+
+
+def _page(browser, site, member):
+    page = signed_in_page(browser, site, member)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return page, problems
+
+
+def _thought(turn: Turn) -> str:
+    turn.refresh_from_db()
+    return turn.thought
+
+
+def test_nothing_the_note_taker_types_is_lost_when_the_connection_is_cut_for_ten_seconds(browser, site, on_the_item):
+    turn = on_the_item["turn"]
+    page, problems = _page(browser, site, on_the_item["note_taker"])
+    page.goto(_live_url(site, on_the_item["meeting"]))
+    field = page.locator(f"#record-turn-{turn.pk}-text")
+    status = page.locator(f"#record-turn-{turn.pk}-status")
+
+    field.press_sequentially("Fran says the library should open", delay=20)
+    expect(status).to_have_text("Saved", timeout=5000)
+    assert _thought(turn) == "Fran says the library should open"
+
+    # Mid-sentence, the connection goes for ten seconds while the note taker keeps typing.
+    page.context.set_offline(True)
+    more = " on Saturdays, from ten to two, staffed by volunteers."
+    field.press_sequentially(more, delay=10_000 // len(more))
+    expect(status).to_have_text(re.compile("Offline"))
+    typed = "Fran says the library should open" + more
+    expect(field).to_have_value(typed)
+    stored = page.evaluate(
+        f"JSON.parse(localStorage.getItem('rt:draft:m{turn.round_robin.meeting_id}:turn-{turn.pk}:thought')).text"
+    )
+    assert stored == typed
+    assert _thought(turn) == "Fran says the library should open"
+
+    page.context.set_offline(False)
+    expect(status).to_have_text("Saved", timeout=8000)
+    assert _thought(turn) == typed
+    assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('rt:draft:')).length") == 0
+    assert problems == []
+
+
+def test_a_reload_while_the_server_cannot_be_reached_puts_the_unsaved_text_back(browser, site, on_the_item):
+    turn = on_the_item["turn"]
+    page, _problems = _page(browser, site, on_the_item["note_taker"])
+    url = _live_url(site, on_the_item["meeting"])
+    page.goto(url)
+    field = page.locator(f"#record-turn-{turn.pk}-text")
+
+    page.context.set_offline(True)
+    field.press_sequentially("Words typed without a connection", delay=10)
+    expect(page.locator(f"#record-turn-{turn.pk}-status")).to_have_text(re.compile("Offline"))
+    # A browser offline cannot load the page at all; what matters is that the copy outlives the page.
+    # So the page is reloaded with the connection back but every save still failing (the server
+    # unreachable), and the text must come back from the browser's storage.
+    page.route("**/record/**", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    page.context.set_offline(False)
+    page.reload()
+
+    field = page.locator(f"#record-turn-{turn.pk}-text")
+    expect(field).to_have_value("Words typed without a connection")
+    assert _thought(turn) == ""
+
+    page.unroute("**/record/**")
+    expect(page.locator(f"#record-turn-{turn.pk}-status")).to_have_text("Saved", timeout=10_000)
+    assert _thought(turn) == "Words typed without a connection"
+
+
+def test_a_participant_records_their_own_stance_and_the_note_taker_sees_it(browser, site, on_the_item):
+    meeting, participant = on_the_item["meeting"], on_the_item["participant"]
+    round_robins.end_round_robin(round_robin=on_the_item["turn"].round_robin, by=on_the_item["facilitator"])
+    proposal = consensus.write_proposal(
+        item=on_the_item["item"], text="Open on Saturdays.", by=on_the_item["note_taker"]
+    )
+    theirs, _p = _page(browser, site, participant)
+    notes, _n = _page(browser, site, on_the_item["note_taker"])
+    theirs.goto(_live_url(site, meeting))
+    notes.goto(_live_url(site, meeting))
+    form = theirs.locator(f"#record-stance-form-{proposal.pk}")
+
+    # Standing aside without a reason: refused, with the message on the form, and nothing saved.
+    form.get_by_label("Stand aside").check()
+    form.get_by_role("button", name="Record my stance").click()
+    expect(theirs.locator(f"#record-stance-form-{proposal.pk}")).to_contain_text("Standing aside needs a reason")
+    assert not Stance.objects.exists()
+
+    form = theirs.locator(f"#record-stance-form-{proposal.pk}")
+    form.get_by_label("Agree").check()
+    form.get_by_role("button", name="Record my stance").click()
+    expect(theirs.locator("#record-notice")).to_contain_text("Stance recorded: Pia Participant")
+    stance = Stance.objects.get()
+    assert (stance.member, stance.recorded_by, stance.kind) == (participant, participant, Stance.Kind.AGREE)
+
+    # The note taker's page, never reloaded, shows it among the stances and no longer as missing.
+    expect(notes.locator(f"#record-proposal-{proposal.pk}-title").locator("..")).to_contain_text(
+        "Pia Participant: Agree", timeout=4000
+    )
+    expect(notes.locator("#record-missing")).not_to_contain_text("Pia Participant")
