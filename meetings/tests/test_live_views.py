@@ -387,3 +387,21 @@ def test_the_live_page_costs_the_same_queries_for_5_and_30_members(
     assert counts[1] == counts[3], counts
     with django_assert_max_num_queries(counts[0]):
         client.get(_url(table, "live_detail"))
+
+
+def test_the_meeting_page_leads_to_the_live_meeting_and_lets_its_facilitator_start_it(client, table, page_cache_off):
+    meeting_url = reverse("meetings:meeting_detail", kwargs={"slug": table.alliance.slug, "pk": table.meeting.pk})
+    start_form = f'action="{_url(table, "live_start")}"'
+
+    client.force_login(table.others[0].user)
+    member_page = client.get(meeting_url).content.decode()
+    client.force_login(table.facilitator.user)
+    facilitator_page = client.get(meeting_url).content.decode()
+    _started(table)
+    started_page = client.get(meeting_url).content.decode()
+
+    assert f'href="{_url(table, "live_detail")}"' in member_page
+    assert start_form not in member_page
+    assert start_form in facilitator_page
+    assert start_form not in started_page
+    assert "Open the live meeting" in started_page

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from alliances import services as alliance_services
 from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import agenda, attendance, consensus, run, steps
 from meetings.models import AgendaItem
@@ -144,3 +145,18 @@ def test_a_participant_sees_the_stances_and_the_decision_as_they_are_recorded(br
     expect(decision).to_contain_text("Open on Saturdays from 10 to 14.", timeout=WITHIN_MS)
     expect(participant.locator("#live-announcer")).to_contain_text("Decision on Library hours", timeout=WITHIN_MS)
     assert problems == []
+
+
+def test_a_member_removed_during_the_meeting_is_told_and_the_page_stops_following(browser, site, prepared):
+    meeting = prepared["meeting"]
+    participant, _problems = _page(browser, site, prepared["participant"])
+    participant.goto(_live_url(site, meeting))
+    expect(participant.locator("#live-now-heading")).to_have_text(re.compile("Bonding social moment"))
+
+    alliance_services.member_deactivate(
+        member=prepared["participant"], by=prepared["facilitator"].alliance.members.get(is_steward=True).user
+    )
+
+    expect(participant.get_by_role("alert")).to_have_text(
+        "You are no longer a member of this alliance: this page has stopped following the meeting.", timeout=WITHIN_MS
+    )
