@@ -241,6 +241,12 @@ def _get_todo(member: Member, pk: int) -> Todo:
     return todo
 
 
+def _require_change(member: Member, todo: Todo) -> None:
+    """Refused before the form is read: someone who may not change the to-do learns that first (403)."""
+    if not _may_change(member)(todo):
+        raise PermissionDenied(_("Only the owner of a to-do, its meeting's note taker and the stewards can change it."))
+
+
 def _alliance_row(member: Member) -> Callable[[Todo], TodoRow]:
     def build(todo: Todo) -> TodoRow:
         return alliance_todo_rows([todo], alliance=member.alliance, may_change=_may_change(member))[0]
@@ -319,6 +325,7 @@ def _todo_detail(
 def todo_drop(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_membership(request, slug)
     todo = _get_todo(member, pk)
+    _require_change(member, todo)
     form = TodoDropForm(request.POST)
     if form.is_valid():
         try:
@@ -335,6 +342,7 @@ def todo_drop(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResp
 def todo_update_add(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_membership(request, slug)
     todo = _get_todo(member, pk)
+    _require_change(member, todo)
     form = TodoUpdateForm(request.POST)
     if form.is_valid():
         try:
@@ -377,8 +385,7 @@ def todo_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResp
     """Change what, who or by when; an edit made on a stale copy is refused and shows both versions."""
     member = get_membership(request, slug)
     todo = _get_todo(member, pk)
-    if not _may_change(member)(todo):
-        raise PermissionDenied(_("Only the owner of a to-do, its meeting's note taker and the stewards can change it."))
+    _require_change(member, todo)
     initial = {"text": todo.text, "owner": todo.owner_id, "due_on": todo.due_on, "version": todo.version}
     form = TodoEditForm(request.POST or None, members=_active_members(member.alliance), initial=initial)
     conflict: TodoConflict | None = None

@@ -28,7 +28,10 @@ from meetings.tests.factories import AgendaItemFactory
 from meetings.urls import meeting_patterns
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory
+from tasks.links import done_link
 from tasks.models import Todo
+from tasks.tests.factories import TodoFactory
+from tasks.urls import alliance_todo_patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -238,6 +241,20 @@ def test_invitation_links_are_open_to_anonymous_readers(client, alliance):
     invitation = InvitationFactory(alliance=alliance)
 
     assert client.get(invitation.get_absolute_url()).status_code == 200
+
+
+def test_the_calendar_feed_opens_to_its_token_alone_without_signing_in(client, alliance, member_user, outsider):
+    """/calendar/<token>.ics: the token is the credential (meetings/feed.py), a session opens no other feed;
+    replacing the token is the signed-in person's own POST."""
+    feed = reverse("calendar_feed", args=[member_user.calendar_token])
+    with_another_key = reverse("calendar_feed", args=[outsider.calendar_key + member_user.calendar_secret])
+    replace = reverse("accounts:calendar_link_replace")
+
+    assert client.get(feed).status_code == 200
+    assert client.post(replace).status_code == 302  # to sign in
+    client.force_login(outsider)
+    assert client.get(with_another_key).status_code == 404
+    assert client.get(reverse("calendar_feed", args=["x" * 44])).status_code == 404
 
 
 def test_a_reader_with_no_alliance_sees_no_alliance_in_their_list(client, alliance, outsider):
@@ -560,3 +577,176 @@ def test_a_steward_cannot_reach_another_alliances_meeting_through_their_own_alli
         url = reverse(f"meetings:{name}", kwargs={"slug": other.slug, "pk": the_meeting.pk})
         method = "get" if name in MEETING_GET_ONLY else "post"
         assert _request(client, method, url).status_code == 404, name
+
+
+# --- The to-dos app: every URL of tasks.urls.alliance_todo_patterns, and the reader's own ------------------
+# Adding a to-do URL under the alliance: put its name in TODO_MEMBER_PAGES (any member) or TODO_CHANGER_ONLY
+# (the to-do's owner, its meeting's note taker and the stewards; 403 for another member), and in
+# TODO_POST_ONLY if it takes POST only. The to-do of these tests belongs to a third member and to no
+# meeting, so the plain member may read it but not change it.
+
+TODO_MEMBER_PAGES = {"todo_list", "todo_create", "todo_detail"}
+TODO_CHANGER_ONLY = {"todo_edit", "todo_done", "todo_reopen", "todo_drop", "todo_update_add"}
+TODO_POST_ONLY = {"todo_done", "todo_reopen", "todo_drop", "todo_update_add"}
+
+TODO_PATTERNS: dict[str, URLPattern] = {pattern.name: pattern for pattern in alliance_todo_patterns}
+
+
+def _todo_cases(names: set[str] | None = None) -> list:
+    return [
+        pytest.param(name, method, id=f"tasks:{name}-{method}")
+        for name in TODO_PATTERNS
+        if names is None or name in names
+        for method in ("get", "post")
+    ]
+
+
+def _todo_refused(name: str, method: str, status: int) -> int:
+    return 405 if method == "get" and name in TODO_POST_ONLY else status
+
+
+@pytest.fixture
+def the_owner(alliance) -> Member:
+    return MemberFactory(alliance=alliance, user__display_name="Owen Owner")
+
+
+@pytest.fixture
+def todo_url(alliance, the_owner) -> Callable[[str, str], str]:
+    todo = TodoFactory(alliance=alliance, owner=the_owner)
+
+    def build(name: str, slug: str) -> str:
+        kwargs: dict[str, object] = {"slug": slug}
+        for param in TODO_PATTERNS[name].pattern.converters:
+            assert param == "pk", f"No test value for URL parameter {param!r} of {name!r}."
+            kwargs["pk"] = todo.pk
+        return reverse(f"tasks:{name}", kwargs=kwargs)
+
+    return build
+
+
+def test_every_to_do_url_is_classified():
+    names = set(TODO_PATTERNS)
+
+    assert names == TODO_MEMBER_PAGES | TODO_CHANGER_ONLY, "Add the new to-do URL to one of the TODO_* sets."
+    assert not TODO_MEMBER_PAGES & TODO_CHANGER_ONLY
+    assert names >= TODO_POST_ONLY
+
+
+@pytest.mark.parametrize(("name", "method"), _todo_cases())
+def test_an_outsider_gets_not_found_for_every_to_do_url(client, alliance, outsider, todo_url, name, method):
+    MemberFactory(alliance=AllianceFactory(), user=outsider, is_steward=True)
+    client.force_login(outsider)
+
+    response = _request(client, method, todo_url(name, alliance.slug))
+    missing = _request(client, method, todo_url(name, NO_SUCH_SLUG))
+
+    assert response.status_code == _todo_refused(name, method, 404)
+    assert missing.status_code == response.status_code
+
+
+@pytest.mark.parametrize(("name", "method"), _todo_cases())
+def test_a_former_member_gets_not_found_for_every_to_do_url(
+    client, alliance, steward_user, member_user, todo_url, name, method
+):
+    services.member_deactivate(member=Member.objects.get(alliance=alliance, user=member_user), by=steward_user)
+    client.force_login(member_user)
+
+    response = _request(client, method, todo_url(name, alliance.slug))
+
+    assert response.status_code == _todo_refused(name, method, 404)
+
+
+@pytest.mark.parametrize(("name", "method"), _todo_cases())
+def test_an_anonymous_reader_is_sent_to_sign_in_from_every_to_do_url(client, alliance, todo_url, name, method):
+    url = todo_url(name, alliance.slug)
+
+    response = _request(client, method, url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
+
+
+@pytest.mark.parametrize(("name", "method"), _todo_cases(TODO_CHANGER_ONLY))
+def test_a_member_who_does_not_own_the_to_do_is_forbidden_to_change_it(
+    client, alliance, member_user, todo_url, name, method
+):
+    client.force_login(member_user)
+
+    response = _request(client, method, todo_url(name, alliance.slug))
+
+    assert response.status_code == _todo_refused(name, method, 403)
+
+
+@pytest.mark.parametrize(("name", "method"), _todo_cases(TODO_MEMBER_PAGES))
+def test_every_member_reads_the_to_dos_and_adds_one(client, alliance, member_user, todo_url, name, method):
+    client.force_login(member_user)
+
+    response = _request(client, method, todo_url(name, alliance.slug))
+
+    # An empty new to-do is refused as bad input (400), never for lack of rights.
+    assert response.status_code in ((200,) if method == "get" else (200, 302, 400))
+
+
+@pytest.mark.parametrize("reader", ["owner", "steward"])
+@pytest.mark.parametrize(("name", "method"), _todo_cases())
+def test_the_owner_and_a_steward_may_use_every_to_do_url(
+    client, alliance, steward_user, the_owner, todo_url, name, method, reader
+):
+    client.force_login(the_owner.user if reader == "owner" else steward_user)
+
+    response = _request(client, method, todo_url(name, alliance.slug))
+
+    if method == "get":
+        assert response.status_code == _todo_refused(name, method, 200)
+    else:
+        assert response.status_code in (200, 302, 400)
+
+
+def test_a_steward_cannot_reach_another_alliances_to_do_through_their_own_alliance(
+    client, alliance, steward_user, todo_url
+):
+    other = AllianceFactory()
+    MemberFactory(alliance=other, user=steward_user, is_steward=True)
+    client.force_login(steward_user)
+
+    for name in TODO_PATTERNS:
+        if "pk" not in TODO_PATTERNS[name].pattern.converters:
+            continue
+        url = todo_url(name, alliance.slug).replace(f"/{alliance.slug}/", f"/{other.slug}/", 1)
+        assert client.post(url).status_code == 404, name
+
+
+def test_my_to_dos_and_its_buttons_send_an_anonymous_reader_to_sign_in(client, alliance, the_owner):
+    todo = TodoFactory(alliance=alliance, owner=the_owner)
+    for name, kwargs, method in [
+        ("my_todos", {}, "get"),
+        ("my_todo_done", {"pk": todo.pk}, "post"),
+        ("my_todo_reopen", {"pk": todo.pk}, "post"),
+    ]:
+        url = reverse(f"tasks:{name}", kwargs=kwargs)
+        response = _request(client, method, url)
+        assert response.status_code == 302, name
+        assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
+
+
+def test_my_to_dos_buttons_find_nobody_elses_to_do(client, alliance, steward_user, the_owner):
+    # A steward may change the owner's to-do on the alliance's pages, but My to-dos is only ever the reader's.
+    todo = TodoFactory(alliance=alliance, owner=the_owner)
+    client.force_login(steward_user)
+
+    for name in ("my_todo_done", "my_todo_reopen"):
+        assert client.post(reverse(f"tasks:{name}", kwargs={"pk": todo.pk})).status_code == 404, name
+        assert client.get(reverse(f"tasks:{name}", kwargs={"pk": todo.pk})).status_code == 405, name
+
+
+def test_the_one_click_link_page_is_open_to_anonymous_readers_and_a_bad_link_changes_nothing(
+    client, alliance, the_owner
+):
+    todo = TodoFactory(alliance=alliance, owner=the_owner)
+
+    assert client.get(done_link(todo).removeprefix("http://testserver")).status_code == 200
+    bad = reverse("tasks:todo_link", kwargs={"token": "forged:token:here"})
+    assert client.get(bad).status_code == 400
+    assert client.post(bad).status_code == 400
+    todo.refresh_from_db()
+    assert todo.is_open
