@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -128,7 +128,13 @@ def my_todo_reopen(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 def _act(
-    request: HttpRequest, todo: Todo, *, by: Member, done: bool, row: Callable[[Todo], TodoRow], default: str
+    request: AuthenticatedHttpRequest,
+    todo: Todo,
+    *,
+    by: Member,
+    done: bool,
+    row: Callable[[Todo], TodoRow],
+    default: str,
 ) -> HttpResponse:
     """Mark done (or reopen, the undo) from a list or a to-do's page: the row swapped in, or back to the page."""
     try:
@@ -477,12 +483,17 @@ def todo_link(request: HttpRequest, token: str) -> HttpResponse:
     assert todo is not None  # noqa: S101 - check_link gives a to-do whenever there is no problem
     if request.method == "POST":
         try:
-            services.mark_done(todo=todo, by=todo.owner, now=timezone.now())
+            services.mark_done(todo=todo, by=todo.owner)
         except TodoError as error:
             messages.error(request, str(error))
         else:
             is_owner = request.user.is_authenticated and request.user.pk == todo.owner.user_id
-            context = {"todo": todo, "is_owner": is_owner, "next": reverse("tasks:my_todos")}
-            return render(request, "tasks/todo_link_done.html", context)
-    context = {"todo": todo, "due": todo.due_on, "overdue": todo.is_overdue(services.today_for(todo.alliance))}
+            done: dict[str, object] = {"todo": todo, "is_owner": is_owner, "next": reverse("tasks:my_todos")}
+            return render(request, "tasks/todo_link_done.html", done)
+    page: dict[str, object] = {
+        "todo": todo,
+        "due": todo.due_on,
+        "overdue": todo.is_overdue(services.today_for(todo.alliance)),
+    }
+    return render(request, "tasks/todo_link.html", page)
     return render(request, "tasks/todo_link.html", context)
