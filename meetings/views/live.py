@@ -13,7 +13,6 @@ so that the note taker's text around them is never reloaded away. Each carries t
 page showed, so that a double click cannot move the meeting twice (meetings/run.py).
 """
 
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,18 +33,7 @@ from meetings import attendance, live, round_robins, run, steps
 from meetings.live import LiveState
 from meetings.models import Apology, Attendance, Meeting, Proposal, Reflection, RoundRobin, Stance
 from meetings.services import MeetingError
-
-# DEVELOPMENT ONLY, until the record helper commits meetings/views/record.py: removed before the end.
-try:
-    record_context = importlib.import_module("meetings.views.record").record_context
-    RECORD_READY = True
-except ImportError:
-    RECORD_READY = False
-
-    def record_context(request: HttpRequest, member: Member, meeting: Meeting, state: LiveState) -> dict:
-        return {}
-
-
+from meetings.views.record import record_context
 from roundtable.errors import DomainError
 from roundtable.http import AuthenticatedHttpRequest
 
@@ -294,7 +282,6 @@ def live_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpRe
         "max_turn_seconds": round_robins.MAX_TURN_SECONDS,
     }
     context.update(record_context(request, member, meeting, state))
-    context["record_ready"] = RECORD_READY
     return render_alliance(request, member, "meetings/live.html", context)
 
 
