@@ -12,11 +12,10 @@ to-dos, the next meeting set with the rotation's roles, and the closing takeaway
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
 from django.utils import timezone
 
 from alliances.models import Alliance, Member
-from meetings import agenda, attendance, consensus, rotation, round_robins, run, services, texts
+from meetings import agenda, attendance, consensus, next_meeting, rotation, round_robins, run, services, texts
 from meetings.models import (
     CLOSING_SEGMENTS,
     DEFAULT_SEGMENT_MINUTES,
@@ -298,7 +297,6 @@ def _decide(meeting: Meeting, item: AgendaItem, facilitator: Member, note_taker:
         )
 
 
-@transaction.atomic
 def _schedule_next(alliance: Alliance, meeting: Meeting, facilitator: Member, *, now: datetime) -> Meeting:
     """The next meeting's logistics: the usual slot, the rotation's facilitator and note taker."""
     members = list(Member.objects.active().filter(alliance=alliance).order_by("joined_at", "pk"))
@@ -307,8 +305,9 @@ def _schedule_next(alliance: Alliance, meeting: Meeting, facilitator: Member, *,
     chosen_facilitator, chosen_note_taker = rotation.suggest_roles(
         candidates=members, turns=rotation.role_history(alliance=alliance)
     )
-    following = services.meeting_schedule(
-        alliance=alliance,
+    # Set from this meeting's logistics step, which links the two.
+    return next_meeting.next_meeting_schedule(
+        meeting=meeting,
         by=facilitator,
         starts_at=local_to_utc(slot.day, slot.start or time(18), alliance.time_zone),
         duration_minutes=slot.duration_minutes,
@@ -319,9 +318,6 @@ def _schedule_next(alliance: Alliance, meeting: Meeting, facilitator: Member, *,
         support_offered=SUPPORT,
         now=now,
     )
-    # The meeting it was set at points to it (and the live pages see the change).
-    run.bump(run.lock(meeting), next_meeting=following)
-    return following
 
 
 def _evaluate(meeting: Meeting, facilitator: Member, late: Member, clock: _Clock) -> None:
