@@ -202,8 +202,8 @@ class _Rows:
 
 
 def _roll(members: list[Member], rng: random.Random) -> tuple[list[Member], list[Member], list[Member]]:
-    """Who was present, excused and absent: a tenth excused and a tenth absent, at most 34 present (a
-    large alliance does not meet all at once)."""
+    """Who was present, excused and absent: all but a fifth present, at most 34 (a large alliance does
+    not meet all at once); of the others, half excused and half absent."""
     away = len(members) // 10
     present_count = min(len(members) - 2 * away, 34)
     drawn = rng.sample(members, len(members))
@@ -220,9 +220,11 @@ def _run_of_show(
     start = meeting.starts_at
     note_taker = meeting.note_taker
     present, excused, absent = _roll(members, rng)
-    statuses = [(present, Attendance.Status.PRESENT), (excused, Attendance.Status.EXCUSED)]
-    statuses.append((absent, Attendance.Status.ABSENT))
-    for group, status in statuses:
+    for group, status in (
+        (present, Attendance.Status.PRESENT),
+        (excused, Attendance.Status.EXCUSED),
+        (absent, Attendance.Status.ABSENT),
+    ):
         rows.attendance += [
             Attendance(meeting=meeting, member=m, status=status, marked_by=note_taker, marked_at=start) for m in group
         ]
