@@ -199,11 +199,15 @@
     }
     polling = true;
     try {
+      // A request that hangs (a network gone quiet) is given up, so that the next one can go.
+      const controller = new AbortController();
+      const giveUp = window.setTimeout(() => controller.abort(), 10000);
       const response = await fetch(region.dataset.stateUrl, {
         headers: { "If-None-Match": `"${revision}"` },
         cache: "no-store",
         credentials: "same-origin",
-      });
+        signal: controller.signal,
+      }).finally(() => window.clearTimeout(giveUp));
       if (response.status === 404 || response.redirected) {
         // No longer a member (or signed out): say so and stop asking.
         stopped = true;

@@ -158,5 +158,11 @@ def test_a_member_removed_during_the_meeting_is_told_and_the_page_stops_followin
     )
 
     expect(participant.get_by_role("alert")).to_have_text(
-        "You are no longer a member of this alliance: this page has stopped following the meeting.", timeout=WITHIN_MS
+        "You are no longer a member of this alliance, or you have been signed out: "
+        "this page has stopped following the meeting.",
+        timeout=WITHIN_MS,
     )
+    polls: list[str] = []
+    participant.on("request", lambda request: polls.append(request.url) if "/live/state/" in request.url else None)
+    participant.wait_for_timeout(2500)
+    assert polls == []
