@@ -80,6 +80,18 @@ class StanceForm(forms.Form):
         else:
             del self.fields["member"]
 
+    def clean(self) -> dict:
+        # The service says the same (meetings/consensus.py); said here too, every mistake shows at once.
+        cleaned = super().clean() or {}
+        kind, reason = cleaned.get("kind"), (cleaned.get("reason") or "").strip()
+        if kind == Stance.Kind.STAND_ASIDE and not reason:
+            self.add_error(
+                "reason", _("Standing aside needs a reason: say what you disagree with, so it can be recorded.")
+            )
+        if kind == Stance.Kind.BLOCK and not reason:
+            self.add_error("reason", _("A block needs a reason: say what would have to change for you to agree."))
+        return cleaned
+
 
 class TodoForm(forms.Form):
     text = forms.CharField(

@@ -264,7 +264,7 @@ def _consensus(
                 id=f"record-proposal-{proposal.pk}",
                 key=f"m{meeting.pk}:proposal-{proposal.pk}:text",
                 url=_url("proposal_text_save", meeting, proposal=proposal.pk),
-                label=_("Proposal, version %(number)s") % {"number": proposal.number},
+                label=_("Text of the proposal (version %(number)s)") % {"number": proposal.number},
                 text=proposal.text,
                 version=proposal.version,
                 rows=3,
@@ -692,7 +692,7 @@ def proposal_text_save(request: AuthenticatedHttpRequest, slug: str, pk: int, pr
         id=f"record-proposal-{the_proposal.pk}",
         key=f"m{meeting.pk}:proposal-{the_proposal.pk}:text",
         url=_url("proposal_text_save", meeting, proposal=the_proposal.pk),
-        label=_("Proposal, version %(number)s") % {"number": the_proposal.number},
+        label=_("Text of the proposal (version %(number)s)") % {"number": the_proposal.number},
         text=the_proposal.text,
         version=the_proposal.version,
     )

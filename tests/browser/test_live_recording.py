@@ -12,6 +12,7 @@ from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import agenda, attendance, consensus, round_robins, run, steps
 from meetings.models import AgendaItem, Stance, Turn
 from meetings.services import meeting_schedule
+from tasks import services as todo_services
 from tests.browser.conftest import signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -155,3 +156,47 @@ def test_a_participant_records_their_own_stance_and_the_note_taker_sees_it(brows
         "Pia Participant: Agree", timeout=4000
     )
     expect(notes.locator("#record-missing")).not_to_contain_text("Pia Participant")
+
+
+def test_the_recording_parts_pass_axe_on_a_phone_and_fit_its_width(browser, site, on_the_item):
+    from tests.browser.test_accessibility import _violations
+
+    meeting, note_taker, facilitator = on_the_item["meeting"], on_the_item["note_taker"], on_the_item["facilitator"]
+    round_robins.end_round_robin(round_robin=on_the_item["turn"].round_robin, by=facilitator)
+    consensus.write_proposal(item=on_the_item["item"], text="Open on Saturdays.", by=note_taker)
+    page = signed_in_page(browser, site, note_taker, viewport={"width": 390, "height": 844})
+    problems = {}
+
+    def check(name: str) -> None:
+        problems[name] = _violations(page)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            problems[name].append(f"the page is {width} px wide")
+
+    page.goto(_live_url(site, meeting))
+    check("item with a proposal under check")
+    page.locator("form[id^='record-stance-others-form-']").get_by_label("Block").check()
+    page.locator("form[id^='record-stance-others-form-']").get_by_role("button", name="Record the stance").click()
+    expect(page.locator("form[id^='record-stance-others-form-']")).to_contain_text("A block needs a reason")
+    check("a stance refused for its reason")
+
+    todo_services.capture_todo(
+        alliance=meeting.alliance,
+        meeting=meeting,
+        item=on_the_item["item"],
+        text="Ask the library",
+        owner=on_the_item["participant"],
+        by=note_taker,
+    )
+    consensus.defer_item(item=on_the_item["item"], by=facilitator)
+    for key in ("decisions_review", "next_meeting", "evaluation"):
+        while meeting.current_step != key:
+            meeting = run.go_to_next_step(meeting=meeting, by=facilitator)
+        if key == "evaluation":
+            round_robins.start_round_robin(meeting=meeting, by=facilitator, evaluation=True)
+        page.goto(_live_url(site, meeting))
+        expect(page.locator("#record-step h4").first).to_be_visible()
+        check(key)
+
+    report = [f"{name}: {problem}" for name, found in problems.items() for problem in found]
+    assert not report, "problems:\n" + "\n".join(report)
