@@ -694,3 +694,28 @@ def test_the_review_fragment_reads_a_bounded_number_of_queries(client, table, dj
 
     assert response.status_code == 200
     assert response.content.decode().count("Correct this to-do") == todos
+
+
+def test_the_next_meeting_is_on_the_alliance_page_at_once(client, alliance):
+    table = round_table(alliance)
+    Meeting.objects.filter(pk=table.meeting.pk).update(starts_at=timezone.now() - timedelta(minutes=30))
+    table.meeting.refresh_from_db()
+    start(table, now=timezone.now())
+    _go_past_the_decision(table, Segment.NEXT_MEETING.value)
+    client.force_login(table.facilitator.user)
+    alliance_page = reverse("alliances:alliance_detail", kwargs={"slug": alliance.slug})
+    assert "Facilitator: Ann" not in client.get(alliance_page).content.decode()  # kept by the page cache
+
+    day = (timezone.now() + timedelta(days=14)).date()
+    client.post(
+        _url(table, "next_meeting_set"),
+        {
+            "next-date": day.isoformat(),
+            "next-start_time": "18:00",
+            "next-duration_minutes": 90,
+            "next-facilitator": table.others[0].pk,
+            "next-note_taker": table.others[1].pk,
+        },
+    )
+
+    assert "Facilitator: Ann · Note taker: Ben" in client.get(alliance_page).content.decode()
