@@ -1,3 +1,6 @@
+import hmac
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -11,11 +14,41 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+# The calendar feed's secret URL (/calendar/<key><secret>.ics): the key finds the person through an index,
+# the secret is then compared in constant time (hmac.compare_digest), so that the time a lookup takes
+# tells nothing about the secret. 12 + 32 URL-safe characters: 264 random bits.
+CALENDAR_KEY_LENGTH = 12
+CALENDAR_SECRET_LENGTH = 32
+
+
+def new_calendar_key() -> str:
+    return secrets.token_urlsafe(CALENDAR_KEY_LENGTH * 3 // 4)
+
+
+def new_calendar_secret() -> str:
+    return secrets.token_urlsafe(CALENDAR_SECRET_LENGTH * 3 // 4)
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email__iexact=username)
+
+    def for_calendar_token(self, token: str) -> "User | None":
+        """The active person whose calendar feed URL holds `token`, or None.
+
+        One query by the key (an index); the secret is compared in constant time, and compared against
+        a stand-in when no one has the key, so that neither part can be guessed from how long it takes.
+        """
+        key, secret = token[:CALENDAR_KEY_LENGTH], token[CALENDAR_KEY_LENGTH:]
+        user = None
+        if len(token) == CALENDAR_KEY_LENGTH + CALENDAR_SECRET_LENGTH:
+            user = self.filter(calendar_key=key, is_active=True).first()
+        expected = user.calendar_secret if user is not None else new_calendar_secret()
+        if not hmac.compare_digest(expected.encode(), secret.encode()):
+            return None
+        return user
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
         if not email:
@@ -45,6 +78,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("site operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    # The calendar feed's token, in two parts (see CALENDAR_KEY_LENGTH); replaced from the profile.
+    calendar_key = models.CharField(
+        max_length=CALENDAR_KEY_LENGTH, unique=True, default=new_calendar_key, editable=False
+    )
+    calendar_secret = models.CharField(max_length=CALENDAR_SECRET_LENGTH, default=new_calendar_secret, editable=False)
 
     objects = UserManager()
 
@@ -67,6 +105,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+    @property
+    def calendar_token(self) -> str:
+        """The secret part of the calendar feed's URL: whoever has it reads the feed, without signing in."""
+        return f"{self.calendar_key}{self.calendar_secret}"
 
     @property
     def is_email_confirmed(self) -> bool:

@@ -14,7 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy
 
 from accounts import ratelimit
-from accounts.models import User, normalize_email
+from accounts.models import User, new_calendar_key, new_calendar_secret, normalize_email
 from outbox.services import Address, absolute_url, mail_send
 
 CONFIRM_SALT = "accounts.signup-confirm"
@@ -35,6 +35,19 @@ class ConfirmationInvalid(Exception):
     def __init__(self, reason: "ConfirmationInvalid.Reason") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@transaction.atomic
+def calendar_link_replace(*, user: User) -> User:
+    """A new secret URL for `user`'s calendar feed: the old one answers 404 from now on.
+
+    For a link that was shared or leaked; calendars subscribed to the old URL stop updating, and the
+    person subscribes again with the new one.
+    """
+    user.calendar_key = new_calendar_key()
+    user.calendar_secret = new_calendar_secret()
+    user.save(update_fields=["calendar_key", "calendar_secret"])
+    return user
 
 
 def confirmation_token(user: User) -> str:

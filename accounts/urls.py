@@ -22,5 +22,6 @@ urlpatterns = [
     path("password/reset/complete/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("profile/", views.profile, name="profile"),
+    path("profile/calendar/replace/", views.calendar_link_replace, name="calendar_link_replace"),
     path("language/", views.language_set, name="language_set"),
 ]

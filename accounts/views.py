@@ -28,6 +28,7 @@ from accounts.forms import (
     SignUpForm,
 )
 from accounts.models import User
+from outbox.services import absolute_url
 from roundtable import page_cache
 from roundtable.http import AuthenticatedHttpRequest
 
@@ -262,9 +263,31 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     # The page shows only these, so they are the copy's whole key (with what every page's key holds).
     return page_cache.cached_page(
         request,
-        scope=lambda: f"profile:{user.pk}:{user.email}:{user.display_name}:{user.language}:{user.time_zone}",
-        build=lambda: render(request, "accounts/profile.html", {"form": form}),
+        scope=lambda: (
+            f"profile:{user.pk}:{user.email}:{user.display_name}:{user.language}:{user.time_zone}"
+            f":{user.calendar_token}"
+        ),
+        build=lambda: render(request, "accounts/profile.html", {"form": form, "calendar_url": calendar_url(user)}),
     )
+
+
+def calendar_url(user: User) -> str:
+    """The address of `user`'s calendar feed, to paste into a calendar app (meetings/feed.py)."""
+    return absolute_url(reverse("calendar_feed", args=[user.calendar_token]))
+
+
+@require_POST
+def calendar_link_replace(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """"Replace the link" on the profile: a new calendar feed URL; the old one answers 404 from now on."""
+    services.calendar_link_replace(user=request.user)
+    messages.success(
+        request,
+        _(
+            "Your calendar link has been replaced: the old one no longer works. "
+            "Subscribe your calendar again with the new link."
+        ),
+    )
+    return redirect(f"{reverse('accounts:profile')}#calendar-feed")
 
 
 @login_not_required

@@ -95,13 +95,21 @@ def meeting_calendar(
     *, meeting: Meeting, method: str, attendee: Address | None = None, now: datetime | None = None
 ) -> bytes:
     """The meeting as an iCalendar object with this METHOD, in the active language."""
-    url = absolute_url(meeting.get_absolute_url())
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
+    event = meeting_event(meeting=meeting, cancelled=method == CANCEL, now=now)
+    if attendee is not None and method != PUBLISH:
+        event.add("attendee", _attendee(attendee))
+    calendar.add_component(event)
+    return calendar.to_ical()
 
+
+def meeting_event(*, meeting: Meeting, cancelled: bool = False, now: datetime | None = None) -> Event:
+    """The meeting's VEVENT, in the active language: for an invitation and for the calendar feed (meetings/feed.py)."""
+    url = absolute_url(meeting.get_absolute_url())
     event = Event()
     event.add("uid", event_uid(meeting))
     event.add("dtstamp", now or timezone.now())
@@ -114,14 +122,10 @@ def meeting_calendar(
     location = " ".join(meeting.venue_address.split()) or meeting.video_link
     if location:
         event.add("location", location)
-    cancelled = method == CANCEL or meeting.is_cancelled
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled or meeting.is_cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add("organizer", _organizer(meeting))
-    if attendee is not None and method != PUBLISH:
-        event.add("attendee", _attendee(attendee))
-    calendar.add_component(event)
-    return calendar.to_ical()
+    return event
 
 
 def invitation_files(*, meeting: Meeting, method: str, attendee: Address) -> list[File]:
