@@ -69,6 +69,7 @@ class Page:
     status: int = 200  # the answer expected (304: a conditional request answered "not modified")
     etag: str = ""  # the ETag the answer must carry, if any
     target: float = TARGET_RATIO  # the share of the ceiling's req/s this page must reach
+    query: str = ""  # a list's filters, "status=open&owner=12"
     path: str = ""
     result: dict = field(default_factory=dict)
 
@@ -76,7 +77,14 @@ class Page:
 def pages() -> list[Page]:
     from django.urls import reverse
 
-    from alliances.management.commands.seed_bench import LARGE_NAME, LARGE_SLUG, TYPICAL_NAME, TYPICAL_SLUG
+    from alliances.management.commands.seed_bench import (
+        LARGE_NAME,
+        LARGE_SLUG,
+        MEMBER_EMAIL,
+        TYPICAL_NAME,
+        TYPICAL_SLUG,
+    )
+    from alliances.models import Member
     from meetings.models import Meeting
 
     def title(text: str) -> str:
@@ -86,6 +94,7 @@ def pages() -> list[Page]:
     # seed_bench runs one through the real services, up to a decision item with its round robin under way.
     in_progress = Meeting.objects.get(alliance__slug=TYPICAL_SLUG, status=Meeting.Status.IN_PROGRESS)
     revision = f'"{in_progress.revision}"'
+    large_membership = Member.objects.get(alliance__slug=LARGE_SLUG, user__email=MEMBER_EMAIL).pk
     invite = reverse("alliances:invitation_create", kwargs={"slug": LARGE_SLUG})
     invite_typical = reverse("alliances:invitation_create", kwargs={"slug": TYPICAL_SLUG})
     listed = [
@@ -217,11 +226,29 @@ def pages() -> list[Page]:
             TYPICAL_SLUG,
             pk=in_progress.pk,
         ),
+        # To-dos: 40,000 in all; the steward owns some in six alliances, the large alliance holds about 1,900.
+        Page("my to-dos (6 alliances)", "tasks:my_todos", "steward", (title("My to-dos"), "Mark done")),
+        Page("alliance to-dos (190)", "tasks:todo_list", "steward", (title(f"To-dos · {TYPICAL_NAME}"),), TYPICAL_SLUG),
+        Page(
+            "alliance to-dos (1,900, member)",
+            "tasks:todo_list",
+            "member",
+            (title(f"To-dos · {LARGE_NAME}"), "Page 1 of"),
+            LARGE_SLUG,
+        ),
+        Page(
+            "alliance to-dos (1,900, member, own open)",
+            "tasks:todo_list",
+            "member",
+            (title(f"To-dos · {LARGE_NAME}"), '<option value="open" selected>', "Mark done"),
+            LARGE_SLUG,
+            query=f"status=open&owner={large_membership}",
+        ),
         Page("ceiling (last)", "bench_ceiling", "steward", ("<title>Round Table</title>",), kind="ceiling"),
     ]
     for page in listed:
         kwargs = {"slug": page.slug, **({"pk": page.pk} if page.pk else {})} if page.slug else None
-        page.path = reverse(page.url_name, kwargs=kwargs)
+        page.path = reverse(page.url_name, kwargs=kwargs) + (f"?{page.query}" if page.query else "")
     return listed
 
 

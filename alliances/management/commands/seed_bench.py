@@ -25,6 +25,7 @@ from alliances import services
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from meetings.bench import bench_meeting_in_progress, bench_meetings, bench_upcoming_meeting
 from meetings.models import Meeting
+from tasks.bench import bench_todos
 
 # Read by bench/run.py: who signs in, and which alliances its pages show.
 BENCH_PASSWORD = "round-table-bench-8"  # noqa: S105 - printed for the load generator; only an empty database gets it
@@ -133,6 +134,7 @@ class Command(BaseCommand):
         # The live pages are measured on a meeting under way, which the steward facilitates.
         stewardship = next(m for m in active[typical[0]] if m.user_id == steward.pk)
         bench_meeting_in_progress(alliance=typical[0], facilitator=stewardship, items=size.items)
+        bench_todos(members_by_alliance=active, signed_in=[steward, member], smoke=smoke, rng=rng)
 
         self.stdout.write(
             self.style.SUCCESS(
