@@ -18,6 +18,8 @@ from alliances import services
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory
 from meetings import attendance, round_robins, run, steps
 from meetings import services as meeting_services
+from meetings.models import AgendaItem, Decision, Proposal, Stance
+from meetings.tests.factories import AgendaItemFactory, MeetingFactory
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory, MessageFactory
 
@@ -74,6 +76,7 @@ def data(db):
         note_taker=alliance.members.get(user__display_name="Mia Member"),
         support_offered="Interpretation into Spanish.",
     )
+    _decision(alliance, by=steward_member)
     return {
         "steward": steward,
         "alliance": alliance,
@@ -82,6 +85,17 @@ def data(db):
         "delivery": delivery,
         "meeting": meeting,
     }
+
+
+def _decision(alliance, *, by) -> None:
+    """A decision of a past meeting, with a stand-aside, for the decision log."""
+    meeting = MeetingFactory(alliance=alliance, starts_at=timezone.now() - timedelta(days=20))
+    item = AgendaItemFactory(meeting=meeting, title="Where we meet", kind=AgendaItem.Kind.DECISION)
+    proposal = Proposal.objects.create(
+        item=item, number=1, text="We meet at the library.", outcome=Proposal.Outcome.CONSENSUS
+    )
+    Stance.objects.create(proposal=proposal, member=by, kind=Stance.Kind.STAND_ASIDE, reason="It is far for me.")
+    Decision.objects.create(alliance=alliance, meeting=meeting, item=item, proposal=proposal, text=proposal.text)
 
 
 def _run_to_the_evaluation_round(data) -> None:
@@ -133,6 +147,8 @@ def _steward_pages(data) -> list[str]:
         f"{base}/meetings/{data['meeting'].pk}/live/",
         f"{base}/meetings/{data['meeting'].pk}/live/screen/",
         f"{base}/roles/",
+        f"{base}/decisions/",
+        f"{base}/decisions/?q=library",
         "/outbox/",
         f"/outbox/{data['delivery'].pk}/",
         "/accounts/profile/",
