@@ -244,6 +244,22 @@ def pages() -> list[Page]:
             LARGE_SLUG,
             query=f"status=open&owner={large_membership}",
         ),
+        # Decisions: one per meeting held, 50 in each measured alliance; a quarter were amended ("budget").
+        Page(
+            "decision log (50)",
+            "meetings:decision_list",
+            "steward",
+            (title(f"Decisions · {TYPICAL_NAME}"), "decisions, newest first."),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "decision log (50, member, search)",
+            "meetings:decision_list",
+            "member",
+            (title(f"Decisions · {LARGE_NAME}"), "“budget”", "The budget is capped at $400"),
+            LARGE_SLUG,
+            query="q=budget",
+        ),
         Page("ceiling (last)", "bench_ceiling", "steward", ("<title>Round Table</title>",), kind="ceiling"),
     ]
     for page in listed:
