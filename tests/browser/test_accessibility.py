@@ -22,6 +22,8 @@ from meetings.models import AgendaItem, Decision, Proposal, Stance
 from meetings.tests.factories import AgendaItemFactory, MeetingFactory
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory, MessageFactory
+from tasks import services as todo_services
+from tasks.links import done_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,7 +79,19 @@ def data(db):
         support_offered="Interpretation into Spanish.",
     )
     _decision(alliance, by=steward_member)
+    # To-dos: the steward's own (one with an update, one done) and the member's, for the to-do pages.
+    todo = todo_services.capture_todo(
+        alliance=alliance, text="Ask the library for the room", owner=steward_member, by=steward_member
+    )
+    todo_services.add_update(todo=todo, text="Called them; waiting for an answer.", by=steward_member)
+    done = todo_services.capture_todo(alliance=alliance, text="Send the flyer", owner=steward_member, by=steward_member)
+    todo_services.mark_done(todo=done, by=steward_member)
+    mia = alliance.members.get(user__display_name="Mia Member")
+    todo_services.capture_todo(alliance=alliance, text="Bring the sign-up sheet", owner=mia, by=steward_member)
     return {
+        "todo": todo,
+        "todo_link": f"/todos/done/{done_token(todo)}/",
+        "used_link": f"/todos/done/{done_token(done)}/",
         "steward": steward,
         "alliance": alliance,
         "norm": norm,
@@ -116,6 +130,10 @@ def _visitor_pages(data) -> list[str]:
         "/accounts/password/reset/",
         f"/invitations/{data['invitation'].token}/",
         "/invitations/not-a-real-token/",
+        # The one-click link from an email, open without signing in: the page, a used link, a broken one.
+        data["todo_link"],
+        data["used_link"],
+        "/todos/done/not-a-real-token/",
     ]
 
 
@@ -147,6 +165,13 @@ def _steward_pages(data) -> list[str]:
         f"{base}/meetings/{data['meeting'].pk}/live/",
         f"{base}/meetings/{data['meeting'].pk}/live/screen/",
         f"{base}/roles/",
+        "/todos/",
+        "/todos/?status=all",
+        f"{base}/todos/",
+        f"{base}/todos/?status=open&owner={data['todo'].owner_id}",
+        f"{base}/todos/{data['todo'].pk}/",
+        f"{base}/todos/{data['todo'].pk}/edit/",
+        f"{base}/todos/new/",
         f"{base}/decisions/",
         f"{base}/decisions/?q=library",
         "/outbox/",
@@ -187,6 +212,15 @@ def test_every_page_passes_axe(browser, site, data, viewport):
     page.get_by_role("button", name="Schedule the meeting").click()
     expect(page.get_by_text("A meeting can only be scheduled in the future.")).to_be_visible()
     problems["schedule a meeting (errors)"] = _violations(page)
+    page.goto(f"{site.url}/alliances/barrio-readers/todos/new/")
+    page.get_by_role("button", name="Add the to-do").click()
+    expect(page.get_by_text("Say what is to be done.")).to_be_visible()
+    problems["new to-do (errors)"] = _violations(page)
+    # Mark done in one click (htmx): the row says so, and its Undo takes the focus.
+    page.goto(f"{site.url}/todos/")
+    page.get_by_role("button", name="Mark done (Ask the library for the room)").click()
+    expect(page.get_by_role("button", name="Undo (Ask the library for the room)")).to_be_focused()
+    problems["my to-dos (marked done)"] = _violations(page)
     # The live run of show under way: the steps, a round robin with its countdown, every button shown.
     _run_to_the_evaluation_round(data)
     for suffix in ("live/", "live/screen/"):
