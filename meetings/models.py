@@ -592,7 +592,7 @@ class DecisionQuerySet(models.QuerySet):
         if connections[self.db].vendor != "postgresql":
             return self.filter(text__icontains=query)
         config = search_config(language)
-        return self.annotate(search=_decision_search_vector(config)).filter(
+        return self.alias(search=_decision_search_vector(config)).filter(
             search=SearchQuery(query, config=config, search_type="websearch")
         )
 
