@@ -139,6 +139,26 @@ def test_mark_done_and_undo_without_javascript_go_back_to_the_list_with_its_filt
     assert todo.status == Todo.Status.OPEN
 
 
+def test_my_to_dos_are_kept_but_show_a_change_at_once(client, alliance, mia, stella, django_assert_max_num_queries):
+    todo = _todo(alliance, mia, "Book the hall", 3)
+    client.force_login(mia.user)
+    assert _titles(client.get(MY_TODOS).content.decode()) == ["Book the hall"]
+    with django_assert_max_num_queries(2):  # the session and the user: the page is kept
+        assert _titles(client.get(MY_TODOS).content.decode()) == ["Book the hall"]
+
+    services.mark_done(todo=todo, by=stella)
+    assert _titles(client.get(MY_TODOS).content.decode()) == []
+
+    services.reopen(todo=todo, by=stella)
+    other = AllianceFactory(name="Garden Co-op")
+    _todo(other, MemberFactory(alliance=other, user=mia.user), "Water the beans", 1)
+    assert _titles(client.get(MY_TODOS).content.decode()) == ["Water the beans", "Book the hall"]
+
+    alliance.name = "Barrio Readers Club"
+    alliance.save()
+    assert "Barrio Readers Club · due" in client.get(MY_TODOS).content.decode()
+
+
 def test_a_back_address_on_another_site_is_not_followed(client, alliance, mia):
     todo = _todo(alliance, mia, "Book the hall", 3)
     client.force_login(mia.user)
