@@ -111,6 +111,8 @@ class TodoRow:
     # Set on the row an htmx click answers with: it says what happened and its button takes the focus.
     just_done: bool = False
     just_reopened: bool = False
+    # Why a click changed nothing (a to-do dropped meanwhile), said in the row htmx swaps in.
+    error: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -204,6 +206,8 @@ def alliance_todo_rows(
     ]
 
 
-def acted(row: TodoRow, *, done: bool) -> TodoRow:
+def acted(row: TodoRow, *, done: bool, error: str = "") -> TodoRow:
     """The row htmx swaps in after a click: it says what happened, and its button (the undo) takes the focus."""
+    if error:
+        return replace(row, error=error)
     return replace(row, just_done=done, just_reopened=not done)

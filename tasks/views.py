@@ -62,8 +62,8 @@ def _redirect_back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(default)
 
 
-def _row_response(request: HttpRequest, row: TodoRow, *, done: bool) -> HttpResponse:
-    return render(request, ROW_TEMPLATE, {"todo": acted(row, done=done), "labels": row_labels()})
+def _row_response(request: HttpRequest, row: TodoRow, *, done: bool, error: str = "") -> HttpResponse:
+    return render(request, ROW_TEMPLATE, {"todo": acted(row, done=done, error=error), "labels": row_labels()})
 
 
 # --- My to-dos ------------------------------------------------------------------------------------------
@@ -154,8 +154,9 @@ def _act(
         todo = services.mark_done(todo=todo, by=by) if done else services.reopen(todo=todo, by=by)
     except TodoError as error:
         if request.htmx:
-            # Said where the person clicked; the row is unchanged.
-            return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+            # Said in the row the person clicked, as it is now (htmx swaps a 200 only).
+            todo.refresh_from_db()
+            return _row_response(request, row(todo), done=done, error=str(error))
         messages.error(request, str(error))
         return _redirect_back(request, default)
     if request.htmx:
