@@ -21,6 +21,7 @@
     textOffline: "Offline — will save when the connection returns",
     textFailed: "Not saved:",
     textConflict: "Not saved: someone else saved this text meanwhile.",
+    textSignedOut: "Not saved: you are signed out.",
   };
 
   const pending = new Set();
@@ -148,6 +149,7 @@
         offline: words("textOffline"),
         failed: `${words("textFailed")} ${detail}`.trim(),
         conflict: words("textConflict"),
+        "signed-out": words("textSignedOut"),
       }[state];
       this.status.dataset.state = state;
       this.status.textContent = text;
@@ -264,6 +266,10 @@
       } else if (response.status === 409) {
         pending.delete(this);
         this.showConflict(await response.text());
+      } else if (response.redirected) {
+        // Sent to the sign-in page: the copy stays in the browser and is sent after signing in.
+        this.setStatus("signed-out");
+        pending.add(this);
       } else if (response.status >= 500 || response.status === 429) {
         this.setStatus("failed", await plainText(response));
         pending.add(this);
