@@ -263,9 +263,8 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     # The page shows only these, so they are the copy's whole key (with what every page's key holds).
     return page_cache.cached_page(
         request,
-        scope=lambda: (
-            f"profile:{user.pk}:{user.email}:{user.display_name}:{user.language}:{user.time_zone}"
-            f":{user.calendar_token}"
+        scope=lambda: ":".join(
+            ["profile", str(user.pk), user.email, user.display_name, user.language, user.time_zone, user.calendar_token]
         ),
         build=lambda: render(request, "accounts/profile.html", {"form": form, "calendar_url": calendar_url(user)}),
     )
@@ -278,7 +277,7 @@ def calendar_url(user: User) -> str:
 
 @require_POST
 def calendar_link_replace(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """"Replace the link" on the profile: a new calendar feed URL; the old one answers 404 from now on."""
+    """The profile's "Replace the link": a new calendar feed URL; the old one answers 404 from now on."""
     services.calendar_link_replace(user=request.user)
     messages.success(
         request,
