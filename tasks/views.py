@@ -7,7 +7,7 @@ its buttons act only on those. Every button works as a plain form post (and redi
 was on, with its filters); with htmx, a list's "Mark done" and "Undo" swap their row in place.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -182,33 +182,41 @@ def _active_members(alliance: Alliance) -> list[Member]:
     return list(members)
 
 
-def _may_change(member: Member) -> Callable[[Todo], bool]:
-    """Whether `member` may change a to-do of the list (tasks.services.may_change, with no query per row)."""
+def _member_names(alliance: Alliance) -> dict[int, str]:
+    """The active members' names by membership, by name: the owner filter and the rows' owners.
 
-    def check(todo: Todo) -> bool:
-        note_taker = todo.meeting.note_taker_id if todo.meeting_id and todo.meeting else None
-        return member.is_steward or todo.owner_id == member.pk or (note_taker is not None and note_taker == member.pk)
+    Values, not models: a large alliance's 400 members as model instances cost more than the list itself.
+    """
+    members = (
+        Member.objects.active()
+        .filter(alliance=alliance)
+        .order_by("user__display_name", "pk")
+        .values_list("pk", "user__display_name")
+    )
+    return dict(members)
+
+
+def _may_change(member: Member) -> Callable[[Todo, int | None], bool]:
+    """Whether `member` may change a to-do whose meeting's note taker is the one given (no query per row):
+    tasks.services.may_change, which the services check again."""
+
+    def check(todo: Todo, note_taker_id: int | None) -> bool:
+        return member.is_steward or member.pk in (todo.owner_id, note_taker_id)
 
     return check
 
 
-def _list_rows(alliance: Alliance):
-    # All a row shows, in the query that fetches the page and counts them all.
-    return (
-        Todo.objects.filter(alliance=alliance)
-        .select_related("owner__user", "meeting")
-        .only(
-            "text",
-            "due_on",
-            "status",
-            "alliance_id",
-            "owner_id",
-            "meeting_id",
-            "owner__user__display_name",
-            "meeting__starts_at",
-            "meeting__note_taker_id",
-        )
-    )
+def _note_taker(todo: Todo) -> int | None:
+    return todo.meeting.note_taker_id if todo.meeting_id and todo.meeting else None
+
+
+def _owner_names(names: dict[int, str], todos: Iterable[Todo]) -> dict[int, str]:
+    """The names of the owners of `todos`: the active members' from those the page has read, and a query
+    only when former members own some of them."""
+    former = {todo.owner_id for todo in todos} - names.keys()
+    if not former:
+        return names
+    return names | dict(Member.objects.filter(pk__in=former).values_list("pk", "user__display_name"))
 
 
 def todo_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
@@ -219,18 +227,21 @@ def todo_list(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 
 def _todo_list(request: HttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
-    members = _active_members(alliance)
+    names = _member_names(alliance)
     with_todos = Todo.objects.filter(alliance=alliance, meeting__isnull=False).values("meeting_id")
     meetings = list(
         Meeting.objects.filter(alliance=alliance, pk__in=with_todos)
-        .only("starts_at", "alliance_id")
+        .only("starts_at", "note_taker_id", "alliance_id")
         .order_by("-starts_at")
     )
-    owner = chosen_pk(request.GET, "owner", (m.pk for m in members))
+    owner = chosen_pk(request.GET, "owner", names)
     meeting = chosen_pk(request.GET, "meeting", (m.pk for m in meetings))
     status = chosen_status(request.GET, default=STATUS_ALL)
     days = todays([alliance])
-    todos = _list_rows(alliance)
+    # The to-dos' own columns only: the owners' names and the meetings are those read above.
+    todos = Todo.objects.filter(alliance=alliance).only(
+        "text", "due_on", "status", "alliance_id", "owner_id", "meeting_id"
+    )
     if owner is not None:
         todos = todos.filter(owner_id=owner)
     if meeting is not None:
@@ -239,11 +250,17 @@ def _todo_list(request: HttpRequest, member: Member) -> HttpResponse:
     meeting_of = _("Meeting of %(date)s")
     context = {
         "page": page,
-        "todos": alliance_todo_rows(page, alliance=alliance, may_change=_may_change(member)),
+        "todos": alliance_todo_rows(
+            page,
+            alliance=alliance,
+            owner_names=_owner_names(names, page),
+            meetings={m.pk: m for m in meetings},
+            may_change=_may_change(member),
+        ),
         "labels": row_labels(),
         "filtered": owner is not None or meeting is not None or status != STATUS_ALL,
         "status_options": options_html(status_choices(), status),
-        "owner_options": options_html(((m.pk, m.user.display_name) for m in members), owner),
+        "owner_options": options_html(names.items(), owner),
         "meeting_options": options_html(
             ((m.pk, meeting_of % {"date": datetime_text(m.starts_at)}) for m in meetings), meeting
         ),
@@ -263,13 +280,19 @@ def _get_todo(member: Member, pk: int) -> Todo:
 
 def _require_change(member: Member, todo: Todo) -> None:
     """Refused before the form is read: someone who may not change the to-do learns that first (403)."""
-    if not _may_change(member)(todo):
+    if not _may_change(member)(todo, _note_taker(todo)):
         raise PermissionDenied(_("Only the owner of a to-do, its meeting's note taker and the stewards can change it."))
 
 
 def _alliance_row(member: Member) -> Callable[[Todo], TodoRow]:
     def build(todo: Todo) -> TodoRow:
-        return alliance_todo_rows([todo], alliance=member.alliance, may_change=_may_change(member))[0]
+        return alliance_todo_rows(
+            [todo],
+            alliance=member.alliance,
+            owner_names={todo.owner_id: todo.owner.user.display_name},
+            meetings={todo.meeting.pk: todo.meeting} if todo.meeting_id and todo.meeting else {},
+            may_change=_may_change(member),
+        )[0]
 
     return build
 
@@ -333,7 +356,7 @@ def _todo_detail(
         "todo": todo,
         "overdue": todo.is_overdue(today),
         "updates": _update_rows(todo),
-        "may_change": _may_change(member)(todo),
+        "may_change": _may_change(member)(todo, _note_taker(todo)),
         "update_form": update_form or TodoUpdateForm(),
         "drop_form": drop_form or TodoDropForm(),
         "done_at": datetime_text(todo.done_at) if todo.done_at else "",

@@ -282,6 +282,19 @@ def test_the_alliance_list_shows_everyones_to_dos_and_filters_by_owner_status_an
     assert 'aria-current="page">To-dos</a>' in everything
 
 
+def test_the_alliance_list_names_a_former_member_who_owns_a_to_do(client, alliance, mia, stella):
+    former = MemberFactory(alliance=alliance, user__display_name="Fred Former")
+    _todo(alliance, former, "Left behind", 3)
+    former.is_active = False
+    former.save()
+    client.force_login(mia.user)
+
+    html = client.get(_list_url(alliance)).content.decode()
+
+    assert "Fred Former · due" in html
+    assert f'<option value="{former.pk}"' not in html  # the owner filter lists active members
+
+
 def test_a_member_gets_buttons_only_on_the_to_dos_they_may_change(client, alliance, mia, stella):
     note_taker_meeting = MeetingFactory(alliance=alliance, note_taker=mia)
     mine = _todo(alliance, mia, "Mine", 2)
