@@ -25,6 +25,8 @@
   };
 
   const pending = new Set();
+  // True while a fresh copy is merged in: moving a focused field blurs it, which is not the person leaving it.
+  let merging = false;
 
   function words(name) {
     const root = document.getElementById("record-step");
@@ -102,7 +104,17 @@
       group.autosave = this;
 
       this.textarea.addEventListener("input", () => this.changed());
-      this.textarea.addEventListener("blur", () => this.flush());
+      this.textarea.addEventListener("blur", () => {
+        if (merging) {
+          return;
+        }
+        this.flush();
+        // Kept as it was while it had the focus, though someone saved it meanwhile: now show theirs.
+        if (this.group.dataset.stale && !this.isBusy()) {
+          delete this.group.dataset.stale;
+          refresh();
+        }
+      });
       for (const radio of this.form.querySelectorAll("input[name=rating]")) {
         radio.addEventListener("change", () => {
           this.changed();
@@ -285,17 +297,36 @@
     }
 
     showConflict(html) {
+      const wasTyping = document.activeElement === this.textarea;
       this.inConflict = true;
       this.conflictBox.innerHTML = html;
       this.setStatus("conflict");
       announce(words("textConflict"));
       const merge = this.conflictBox.querySelector("form[data-record-merge]");
-      if (merge) {
-        merge.addEventListener("submit", (event) => {
-          event.preventDefault();
-          this.saveMerged(merge);
-        });
+      if (!merge) {
+        return;
       }
+      const merged = merge.querySelector("textarea[name=text]");
+      // From now on the merged text is the one being written: the field above waits, read-only, and
+      // whatever is typed next goes on into the merged text (kept in the browser like any other).
+      this.textarea.readOnly = true;
+      merged.addEventListener("input", () => {
+        writeDraft(this.key, {
+          text: merged.value,
+          rating: this.rating(),
+          version: this.version,
+          url: this.form.action,
+          at: Date.now(),
+        });
+      });
+      if (wasTyping) {
+        merged.focus();
+        merged.setSelectionRange(merged.value.length, merged.value.length);
+      }
+      merge.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.saveMerged(merge);
+      });
     }
 
     async saveMerged(merge) {
@@ -312,6 +343,7 @@
       if (response.ok && version !== null && !response.redirected) {
         this.inConflict = false;
         this.conflictBox.replaceChildren();
+        this.textarea.readOnly = false;
         this.textarea.value = text;
         this.setVersion(Number(version));
         this.saved = text;
@@ -431,27 +463,35 @@
     } catch (error) {
       selection = null;
     }
-    for (const element of current.querySelectorAll("[data-autosave], form[data-record-form]")) {
-      if (element === replace || !element.id || !busy(element, active)) {
-        continue;
-      }
-      const twin = fresh.querySelector(`#${CSS.escape(element.id)}`);
-      if (twin) {
-        twin.replaceWith(element);
-      } else if (element.autosave) {
-        element.autosave.flush();
-      }
-    }
-    current.replaceWith(fresh);
-    if (active && fresh.contains(active) && document.activeElement !== active) {
-      active.focus({ preventScroll: true });
-      if (selection) {
-        try {
-          active.setSelectionRange(selection[0], selection[1]);
-        } catch (error) {
-          // Not a text field.
+    merging = true;
+    try {
+      for (const element of current.querySelectorAll("[data-autosave], form[data-record-form]")) {
+        if (element === replace || !element.id || !busy(element, active)) {
+          continue;
+        }
+        const twin = fresh.querySelector(`#${CSS.escape(element.id)}`);
+        if (twin) {
+          if (element.autosave && Number(twin.dataset.version) !== element.autosave.version) {
+            element.dataset.stale = "1";
+          }
+          twin.replaceWith(element);
+        } else if (element.autosave) {
+          element.autosave.flush();
         }
       }
+      current.replaceWith(fresh);
+      if (active && fresh.contains(active) && document.activeElement !== active) {
+        active.focus({ preventScroll: true });
+        if (selection) {
+          try {
+            active.setSelectionRange(selection[0], selection[1]);
+          } catch (error) {
+            // Not a text field.
+          }
+        }
+      }
+    } finally {
+      merging = false;
     }
     init(fresh);
     return fresh;

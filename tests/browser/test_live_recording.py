@@ -200,3 +200,43 @@ def test_the_recording_parts_pass_axe_on_a_phone_and_fit_its_width(browser, site
 
     report = [f"{name}: {problem}" for name, found in problems.items() for problem in found]
     assert not report, "problems:\n" + "\n".join(report)
+
+
+def test_two_people_editing_the_same_notes_see_both_texts_and_merge_them(browser, site, on_the_item):
+    meeting, item = on_the_item["meeting"], on_the_item["item"]
+    notes, notes_problems = _page(browser, site, on_the_item["note_taker"])
+    fran, fran_problems = _page(browser, site, on_the_item["facilitator"])
+    notes.goto(_live_url(site, meeting))
+    fran.goto(_live_url(site, meeting))
+    field_id = f"#record-item-{item.pk}-discussion"
+
+    # Both start from the empty notes; the facilitator's field has the focus, so it is kept as it is
+    # when the note taker's save reaches her page.
+    fran.locator(f"{field_id}-text").click()
+    notes.locator(f"{field_id}-text").press_sequentially("Saturday opening agreed in principle.", delay=10)
+    expect(notes.locator(f"{field_id}-status")).to_have_text("Saved", timeout=5000)
+    fran.locator(f"{field_id}-text").press_sequentially("Volunteers needed.", delay=10)
+
+    conflict = fran.locator(f"{field_id}-conflict")
+    expect(conflict.locator("[data-record-theirs]")).to_have_text("Saturday opening agreed in principle.")
+    expect(conflict.locator("[data-record-yours]")).to_have_text("Volunteers needed.")
+    expect(fran.locator(f"{field_id}-status")).to_contain_text("someone else saved")
+    item.refresh_from_db()
+    assert item.discussion == "Saturday opening agreed in principle."
+
+    merged = conflict.get_by_label("Merged text (edit it, then save)")
+    expect(merged).to_have_value("Saturday opening agreed in principle.\n\nVolunteers needed.")
+    merged.fill("Saturday opening agreed in principle. Volunteers needed.")
+    conflict.get_by_role("button", name="Save the merged text").click()
+
+    expect(fran.locator(f"{field_id}-status")).to_have_text("Saved")
+    expect(fran.locator(f"{field_id}-text")).to_have_value("Saturday opening agreed in principle. Volunteers needed.")
+    item.refresh_from_db()
+    assert item.discussion == "Saturday opening agreed in principle. Volunteers needed."
+    # The note taker's field kept its focus, so it was left as it was; once she leaves it, it shows the
+    # merged text.
+    notes.locator(f"{field_id}-text").blur()
+    expect(notes.locator(f"{field_id}-text")).to_have_value(
+        "Saturday opening agreed in principle. Volunteers needed.", timeout=4000
+    )
+    assert notes_problems == fran_problems == []
