@@ -719,3 +719,28 @@ def test_the_next_meeting_is_on_the_alliance_page_at_once(client, alliance):
     )
 
     assert "Facilitator: Ann · Note taker: Ben" in client.get(alliance_page).content.decode()
+
+
+def test_a_next_meeting_in_the_past_is_refused_with_the_error_tied_to_its_field(client, table):
+    _go_past_the_decision(table, Segment.NEXT_MEETING.value)
+    client.force_login(table.facilitator.user)
+
+    response = client.post(
+        _url(table, "next_meeting_set"),
+        {
+            "next-date": "2001-01-01",
+            "next-start_time": "18:00",
+            "next-duration_minutes": 90,
+            "next-facilitator": table.steward.pk,
+            "next-note_taker": table.others[0].pk,
+        },
+        **HTMX,
+    )
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'aria-describedby="id_next-date_error"' in page
+    assert '<div id="id_next-date_error" class="invalid-feedback d-block">' in page
+    assert "A meeting can only be scheduled in the future." in page
+    table.meeting.refresh_from_db()
+    assert table.meeting.next_meeting_id is None
