@@ -1,6 +1,11 @@
 """The live run of show's pages: the live page, its polled state, the big screen, and the buttons."""
 
+import re
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -139,7 +144,11 @@ def test_the_big_screen_shows_the_speaker_and_no_controls(client, table):
     assert "<form" not in page
     speaker = Turn.objects.get(round_robin__meeting=table.meeting, position=0).member.user.display_name
     assert speaker in page
-    assert 'data-countdown="90"' in page or 'data-countdown="89"' in page
+    # The moment the turn ends, for the page to count down to (milliseconds since the epoch).
+    turn = Turn.objects.get(round_robin__meeting=table.meeting, position=0)
+    until = int((turn.started_at + timedelta(seconds=90)).timestamp() * 1000)
+    shown = int(re.search(r'data-until="(\d+)"', page).group(1))
+    assert abs(shown - until) <= 1000
 
 
 # --- The buttons ------------------------------------------------------------------------------------------
@@ -405,3 +414,59 @@ def test_the_meeting_page_leads_to_the_live_meeting_and_lets_its_facilitator_sta
     assert start_form in facilitator_page
     assert start_form not in started_page
     assert "Open the live meeting" in started_page
+
+
+def test_the_one_query_of_the_state_checks_the_membership_on_a_single_join(client, table):
+    _started(table)
+    client.force_login(table.others[0].user)
+    etag = client.get(_url(table, "live_state"))["ETag"]
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(_url(table, "live_state"), headers={"If-None-Match": etag})
+
+    sql = queries.captured_queries[-1]["sql"]
+    # The active membership of this reader and the member pk read come from the same row of one join.
+    assert sql.count('JOIN "alliances_member"') == 1, sql
+
+
+def test_a_changed_state_is_built_once_per_reader_and_revision(client, table, django_assert_num_queries):
+    _started(table)
+    client.force_login(table.others[0].user)
+    first = client.get(_url(table, "live_state"))
+
+    # Every viewer asks within a second of a change: the second time, the fragment is the kept one.
+    with django_assert_num_queries(3):
+        again = client.get(_url(table, "live_state"), headers={"If-None-Match": '"0"'})
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+
+    run.go_to_next_step(meeting=_meeting(table), by=table.facilitator)
+    changed = client.get(_url(table, "live_state"), headers={"If-None-Match": first["ETag"]})
+    assert 'data-step="reflection"' in changed.content.decode()
+
+
+def test_each_reader_gets_their_own_copy_of_the_state_and_the_page(client, table):
+    _started(table)
+    client.force_login(table.facilitator.user)
+    driver_state = client.get(_url(table, "live_state")).content.decode()
+    driver_page = client.get(_url(table, "live_detail")).content.decode()
+    client.force_login(table.others[0].user)
+    member_state = client.get(_url(table, "live_state")).content.decode()
+    member_page = client.get(_url(table, "live_detail")).content.decode()
+
+    assert 'data-controls="steps"' in driver_state
+    assert 'data-controls=""' in member_state
+    assert "Next step" in driver_page
+    assert "Next step" not in member_page
+
+
+def test_the_kept_live_page_shows_each_move_of_the_meeting(client, table):
+    _started(table)
+    client.force_login(table.others[0].user)
+    before = client.get(_url(table, "live_detail")).content.decode()
+
+    run.go_to_next_step(meeting=_meeting(table), by=table.facilitator)
+    after = client.get(_url(table, "live_detail")).content.decode()
+
+    assert 'data-step="bonding"' in before
+    assert 'data-step="reflection"' in after

@@ -4,8 +4,10 @@ Every viewer's page polls `live_state_fragment` about once a second (static/js/l
 last got, which is the meeting's revision: an unchanged meeting answers 304 after one query that checks
 the membership and reads the revision together, so a member removed meanwhile gets 404 at once. A changed
 meeting answers the fragment (templates/meetings/_live_state.html). The state lives in the database,
-so any number of workers serve it and no worker is held per viewer. None of these pages goes through
-the page cache: they poll their own revision.
+so any number of workers serve it and no worker is held per viewer. The live page and the big screen
+are kept per reader by the page cache until the alliance's version moves (every run-of-show write
+renews it); the changed fragment is kept per reader and revision. Their clocks are moments that live.js
+counts from with the server's clock, so a kept copy never shows an old time.
 
 The facilitator's and stewards' buttons are plain POST forms that redirect back to the live page with a
 message; live.js sends them with fetch instead (header `X-Live-Action`) and gets the message as JSON,
@@ -16,6 +18,7 @@ page showed, so that a double click cannot move the meeting twice (meetings/run.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -26,14 +29,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from alliances import versions
 from alliances.access import get_membership
 from alliances.models import Member
-from alliances.pages import render_alliance
+from alliances.pages import cached_alliance_page, render_alliance
 from meetings import attendance, live, round_robins, run, steps
 from meetings.live import LiveState
 from meetings.models import Apology, Attendance, Meeting, Proposal, Reflection, RoundRobin, Stance
 from meetings.services import MeetingError
 from meetings.views.record import record_context
+from roundtable import page_cache
 from roundtable.errors import DomainError
 from roundtable.http import AuthenticatedHttpRequest
 
@@ -146,6 +151,26 @@ def _controls(state: LiveState, member: Member, *, can_drive: bool) -> list[str]
     return shown
 
 
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _moments(meeting: Meeting, state: LiveState) -> dict[str, int | None]:
+    running = meeting.status == Meeting.Status.IN_PROGRESS
+    step_since = meeting.step_started_at if running else None
+    before = state.step_seconds
+    if step_since is not None:
+        before -= max(0, int((state.now - step_since).total_seconds()))
+    remaining = state.turn_remaining_seconds
+    return {
+        "step_since": _ms(step_since) if step_since is not None else None,
+        # The time spent on this step on earlier visits (the meeting went back to it).
+        "step_before": before,
+        "started_since": _ms(meeting.started_at) if running and meeting.started_at is not None else None,
+        "turn_until": _ms(state.now) + remaining * 1000 if remaining is not None else None,
+    }
+
+
 def _state_context(member: Member, meeting: Meeting, state: LiveState, *, can_drive: bool, screen: bool) -> dict:
     """What the polled fragment shows, and the data attributes live.js reads from it."""
     title = _step_title(state.step, state.steps)
@@ -198,6 +223,9 @@ def _state_context(member: Member, meeting: Meeting, state: LiveState, *, can_dr
         "screen": screen,
         "step_title": title,
         "step_rows": rows,
+        # The clocks as moments (milliseconds since the epoch): live.js counts from them with the server's
+        # clock, so that a fragment or a page kept in the cache still shows the right times.
+        **_moments(meeting, state),
         "step_clock": clock(state.step_seconds),
         "step_box_clock": clock(state.step_box_seconds),
         "step_over": state.step_box_seconds is not None and state.step_seconds > state.step_box_seconds,
@@ -267,6 +295,12 @@ def _attendance_rows(meeting: Meeting) -> list[AttendanceRow]:
 
 def live_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_membership(request, slug)
+    # Kept for this reader until anything in the alliance changes: every write of the run of show renews
+    # the alliance's version (run.bump), and the clocks count from moments (live.js), not from the page's age.
+    return cached_alliance_page(request, member, lambda: _live_detail(request, member, pk))
+
+
+def _live_detail(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
     meeting = _get_meeting(member, pk)
     state = live.live_state(meeting)
     can_drive = run.may_drive(meeting, member)
@@ -288,6 +322,10 @@ def live_detail(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpRe
 def live_screen(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """For a shared screen in the room: the current step, speaker, countdown and latest decision, large."""
     member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _live_screen(request, member, pk))
+
+
+def _live_screen(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
     meeting = _get_meeting(member, pk)
     state = live.live_state(meeting)
     context = {
@@ -316,36 +354,52 @@ def _no_cache(response: HttpResponse, etag: str) -> HttpResponse:
 
 @require_GET
 def live_state_fragment(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    """The polled state: 304 after one query when the revision is the one the page holds."""
-    if request.headers.get("If-None-Match"):
-        # One query checks the membership (active now: a member removed meanwhile gets 404 at once) and
-        # reads the revision.
-        revision = (
-            Meeting.objects.filter(
-                pk=pk,
-                alliance__slug=slug,
-                alliance__members__user=request.user,
-                alliance__members__is_active=True,
-            )
-            .values_list("revision", flat=True)
-            .first()
+    """The polled state: 304 after one query when the revision is the one the page holds.
+
+    That query checks the membership (active now: a member removed meanwhile gets 404 at once) and reads
+    the revision, the alliance and the reader's membership together. A changed meeting's fragment is then
+    kept per reader and revision (every viewer asks for it within a second of the change), so the second
+    and later readers of a copy pay no more queries than the unchanged path.
+    """
+    row = (
+        Meeting.objects.filter(
+            pk=pk,
+            alliance__slug=slug,
+            alliance__members__user=request.user,
+            alliance__members__is_active=True,
         )
-        if revision is None:
-            raise Http404
-        if _matches(request, _etag(revision)):
-            return _no_cache(HttpResponseNotModified(), _etag(revision))
+        .values_list("revision", "alliance_id", "alliance__members__pk")
+        .first()
+    )
+    if row is None:
+        raise Http404
+    revision, alliance_id, member_pk = row
+    # The revision read first: the fragment, built from a second read, is as new or newer, so the ETag
+    # never claims more than the page got (at worst the next poll gets the same fragment again).
+    etag = _etag(revision)
+    if _matches(request, etag):
+        return _no_cache(HttpResponseNotModified(), etag)
+    screen = request.GET.get("screen") == "1"
+    response = page_cache.cached_page(
+        request,
+        # The alliance's version too: a role handed on or a steward named changes the buttons offered.
+        scope=lambda: f"live-state:{pk}:{revision}:member:{member_pk}:{versions.version_of(alliance_id)}",
+        build=lambda: _live_state_response(request, slug, pk, screen=screen),
+    )
+    return _no_cache(response, etag)
+
+
+def _live_state_response(request: HttpRequest, slug: str, pk: int, *, screen: bool) -> HttpResponse:
     member = get_membership(request, slug)
     meeting = _get_meeting(member, pk)
     state = live.live_state(meeting)
-    screen = request.GET.get("screen") == "1"
     can_drive = not screen and run.may_drive(meeting, member)
     context = _state_context(member, meeting, state, can_drive=can_drive, screen=screen)
     if not screen and run.may_mark_attendance(meeting, member):
         # Only the marks: the attendance panel's rows (and their names) are on the page already.
         marks = Attendance.objects.filter(meeting=meeting).values_list("member_id", "status")
         context["attendance_json"] = json.dumps(dict(marks))
-    response = render(request, "meetings/_live_state.html", {**context, "alliance": member.alliance})
-    return _no_cache(response, _etag(state.revision))
+    return render(request, "meetings/_live_state.html", {**context, "alliance": member.alliance})
 
 
 def _urls(meeting: Meeting) -> dict[str, str]:

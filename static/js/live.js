@@ -27,7 +27,6 @@
   let revision = region.dataset.revision;
   let stopped = false;
   let timer = null;
-  let receivedAt = performance.now();
 
   const rootOf = () => region.querySelector(".live-state-root");
 
@@ -57,18 +56,30 @@
     return hours ? `${sign}${hours}:${two(minutes)}:${two(seconds)}` : `${sign}${minutes}:${two(seconds)}`;
   };
 
+  // The server's clock minus this browser's, from the Date header of each answer (whole seconds, so half
+  // a second is added): the clocks count from moments the server wrote, whatever this computer's time.
+  let offset = 0;
+  const serverNow = () => Date.now() + offset;
+  const learnClock = (response) => {
+    const date = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(date)) {
+      offset = date + 500 - Date.now();
+    }
+  };
+
   const tick = () => {
-    const root = rootOf();
-    if (!root) {
-      return;
+    const now = serverNow();
+    for (const element of region.querySelectorAll("[data-since]")) {
+      const since = Math.max(0, Math.floor((now - Number(element.dataset.since)) / 1000));
+      const seconds = Number(element.dataset.before || 0) + since;
+      element.textContent = clock(seconds);
+      const badge = element.parentElement.querySelector("[data-over-time]");
+      if (badge && element.dataset.limit) {
+        badge.hidden = seconds <= Number(element.dataset.limit);
+      }
     }
-    const running = root.dataset.status === "in_progress";
-    const passed = Math.floor((performance.now() - receivedAt) / 1000);
-    for (const element of region.querySelectorAll("[data-count-up]")) {
-      element.textContent = clock(Number(element.dataset.countUp) + (running ? passed : 0));
-    }
-    for (const element of region.querySelectorAll("[data-countdown]")) {
-      const left = Number(element.dataset.countdown) - passed;
+    for (const element of region.querySelectorAll("[data-until]")) {
+      const left = Math.ceil((Number(element.dataset.until) - now) / 1000);
       element.textContent = clock(left);
       element.classList.toggle("live-countdown-over", left < 0);
     }
@@ -173,7 +184,6 @@
     }
     const said = before ? changes(before, after) : "";
     region.replaceChildren(template.content);
-    receivedAt = performance.now();
     revision = after.dataset.revision;
     region.dataset.revision = revision;
     syncControls(after);
@@ -208,6 +218,7 @@
         credentials: "same-origin",
         signal: controller.signal,
       }).finally(() => window.clearTimeout(giveUp));
+      learnClock(response);
       if (response.status === 404 || response.redirected) {
         // No longer a member (or signed out): say so and stop asking.
         stopped = true;
@@ -304,5 +315,6 @@
   });
 
   syncControls(rootOf() || region);
+  tick();
   schedule();
 })();

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from alliances import services as alliance_services
 from alliances.tests.factories import AllianceFactory, MemberFactory
 from meetings import agenda, attendance, consensus, run, steps
-from meetings.models import AgendaItem
+from meetings.models import AgendaItem, Meeting
 from meetings.services import meeting_schedule
 from tests.browser.conftest import signed_in_page
 
@@ -196,4 +196,24 @@ def test_the_facilitator_starts_the_meeting_and_the_buttons_follow_its_state(bro
     expect(facilitator.locator("#live-now-heading")).to_have_text(re.compile("Bonding social moment"))
     # The pressed button is gone: the focus stays among the controls instead of falling to the page.
     assert facilitator.evaluate("document.activeElement.closest('#live-controls') !== null")
+    assert problems == []
+
+
+def test_the_clocks_count_from_the_moments_the_server_wrote(browser, site, prepared):
+    meeting = prepared["meeting"]
+    # The meeting started 20 minutes ago and has been on its first step for 5.
+    now = timezone.now()
+    Meeting.objects.filter(pk=meeting.pk).update(
+        started_at=now - timedelta(minutes=20), step_started_at=now - timedelta(minutes=5)
+    )
+    participant, problems = _page(browser, site, prepared["participant"])
+    participant.goto(_live_url(site, meeting))
+
+    times = participant.locator(".live-times")
+    expect(times).to_contain_text(re.compile(r"5:0\d of 10:00"))
+    expect(times).to_contain_text(re.compile(r"20:0\d of 1:30:00"))
+    # A copy kept by the page cache shows the time of now, not of when it was kept.
+    participant.wait_for_timeout(2000)
+    participant.reload()
+    expect(times).to_contain_text(re.compile(r"5:0[2-9] of 10:00"))
     assert problems == []
