@@ -674,9 +674,10 @@ def test_the_fragment_reads_a_bounded_number_of_queries(
     _busy_item(table, extra_members=extra_members, todos=todos)
     client.force_login(table.note_taker.user)
 
-    # The same whatever the number of members, stances and to-dos (19 today: the session, the membership,
-    # the live state's five, the round robin, the present members, proposals with stances, to-dos…).
-    with django_assert_max_num_queries(19):
+    # The same whatever the number of members, stances and to-dos (14: the session, the user, the
+    # membership, the meeting, its steps (2), the round robin and its turns, who is present, the proposals
+    # with their stances, the to-dos, and for the note taker the members and the next meeting's date).
+    with django_assert_max_num_queries(14):
         response = client.get(_url(table, "record_step"))
 
     assert response.status_code == 200
@@ -689,7 +690,7 @@ def test_the_review_fragment_reads_a_bounded_number_of_queries(client, table, dj
     _go_past_the_decision(table, Segment.DECISIONS_REVIEW.value)
     client.force_login(table.note_taker.user)
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(11):
         response = client.get(_url(table, "record_step"))
 
     assert response.status_code == 200

@@ -39,11 +39,11 @@ from accounts import time_zones
 from alliances.access import get_membership
 from alliances.models import Member
 from alliances.pages import render_alliance
-from meetings import consensus, live, rotation, run, services, texts
+from meetings import consensus, rotation, run, services, steps, texts
 from meetings.consensus import Review
 from meetings.forms import MeetingForm
 from meetings.live import LiveState
-from meetings.models import AgendaItem, Attendance, Decision, Meeting, Proposal, RoundRobin, Segment, Stance, Turn
+from meetings.models import AgendaItem, Attendance, Meeting, Proposal, RoundRobin, Segment, Stance, Turn
 from meetings.next_meeting import next_meeting_schedule
 from meetings.record_forms import (
     RATING_CHOICES,
@@ -117,7 +117,8 @@ class ProposalRow:
 class ConsensusPart:
     proposals: list[ProposalRow]
     open: Proposal | None
-    decision: Decision | None
+    # The proposal that reached consensus: the decision's text is its text (meetings/consensus.py).
+    decision: Proposal | None
     deferred: bool
     present: list[str]
     missing: list[str]
@@ -245,14 +246,22 @@ def _stance_row(stance: Stance) -> StanceRow:
     return StanceRow(_name(stance.member), stance.kind, str(stance.get_kind_display()), stance.reason)
 
 
-def _consensus(
-    meeting: Meeting, member: Member, item: AgendaItem, present: list[Member], bound: dict[str, Form]
-) -> ConsensusPart:
+def _proposals(item: AgendaItem) -> list[Proposal]:
+    """Every version put to the check on the item, with its stances, in two queries."""
     stances = Stance.objects.select_related("member__user").order_by("member__joined_at", "member_id")
-    proposals = list(
-        Proposal.objects.filter(item=item).order_by("number").prefetch_related(Prefetch("stances", queryset=stances))
-    )
-    decision = Decision.objects.filter(item=item).first()
+    proposals = Proposal.objects.filter(item=item).order_by("number")
+    return list(proposals.prefetch_related(Prefetch("stances", queryset=stances)))
+
+
+def _consensus(
+    meeting: Meeting,
+    member: Member,
+    item: AgendaItem,
+    proposals: list[Proposal],
+    present: list[Member],
+    bound: dict[str, Form],
+) -> ConsensusPart:
+    decision = next((p for p in proposals if p.outcome == Proposal.Outcome.CONSENSUS), None)
     open_proposal = next((p for p in proposals if p.outcome == Proposal.Outcome.OPEN), None)
     may_record = _may_record(meeting, member)
     rows = []
@@ -339,10 +348,10 @@ def _item_part(meeting: Meeting, member: Member, item: AgendaItem, bound: dict[s
         .select_related("user")
         .order_by("joined_at", "pk")
     )
-    has_proposals = Proposal.objects.filter(item=item).exists()
+    proposals = _proposals(item)
     part_consensus = None
-    if item.kind == AgendaItem.Kind.DECISION or has_proposals or item.deferred_at is not None:
-        part_consensus = _consensus(meeting, member, item, present, bound)
+    if item.kind == AgendaItem.Kind.DECISION or proposals or item.deferred_at is not None:
+        part_consensus = _consensus(meeting, member, item, proposals, present, bound)
     todo_list = list(Todo.objects.filter(item=item).select_related("owner__user").order_by("created_at", "pk"))
     todo_form = None
     if may_run and meeting.is_in_progress:
@@ -417,12 +426,16 @@ def _fill_review(recording: Recording, meeting: Meeting, member: Member, bound: 
 
 
 def _recording(
-    member: Member, meeting: Meeting, state: LiveState, *, bound: dict[str, Form] | None = None, notice: str = ""
+    member: Member,
+    meeting: Meeting,
+    step: steps.Step | None,
+    *,
+    bound: dict[str, Form] | None = None,
+    notice: str = "",
 ) -> Recording:
     bound = bound or {}
     url, live_url = _urls(meeting)
-    step = state.step
-    recording = Recording(kind="", revision=state.revision, url=url, live_url=live_url, notice=notice)
+    recording = Recording(kind="", revision=meeting.revision, url=url, live_url=live_url, notice=notice)
     if step is None:
         return recording
     recording.step_title = step.title
@@ -448,7 +461,15 @@ def _recording(
 
 def record_context(request: HttpRequest, member: Member, meeting: Meeting, state: LiveState) -> dict:
     """What the live page needs to include `meetings/_record_step.html` (keys all start with `record`)."""
-    return {"record": _recording(member, meeting, state)}
+    return {"record": _recording(member, meeting, state.step)}
+
+
+def _current_step(meeting: Meeting) -> steps.Step | None:
+    """The step the meeting is on, in two queries (the live state's other reads are not needed here)."""
+    if meeting.status != Meeting.Status.IN_PROGRESS or not meeting.current_step:
+        return None
+    run_steps = steps.for_meeting(meeting)
+    return run_steps[steps.index_of(run_steps, meeting.current_step)]
 
 
 # --- Answers ---------------------------------------------------------------------------------------------
@@ -474,8 +495,7 @@ def _step_response(
     """The current step's recording part: a fragment for the page's script, else the page around it."""
     # Read again: the service just changed the meeting (its revision, maybe its step).
     member, meeting = _get(request, member.alliance.slug, meeting.pk)
-    state = live.live_state(meeting)
-    recording = _recording(member, meeting, state, bound=bound, notice=notice)
+    recording = _recording(member, meeting, _current_step(meeting), bound=bound, notice=notice)
     recording.notice_is_error = bool(notice) and status >= 400
     context = {"meeting": meeting, "record": recording}
     if request.htmx:
@@ -514,12 +534,11 @@ def _error(request: AuthenticatedHttpRequest, member: Member, meeting: Meeting, 
 def record_step(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """The recording part of the current step, for the page's script to merge in when the meeting moved."""
     member, meeting = _get(request, slug, pk)
-    state = live.live_state(meeting)
     context = {
         "alliance": member.alliance,
         "member": member,
         "meeting": meeting,
-        **record_context(request, member, meeting, state),
+        "record": _recording(member, meeting, _current_step(meeting)),
     }
     response = render(request, "meetings/_record_step.html", context)
     response["Cache-Control"] = "no-store"
