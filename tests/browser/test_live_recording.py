@@ -240,3 +240,34 @@ def test_two_people_editing_the_same_notes_see_both_texts_and_merge_them(browser
         "Saturday opening agreed in principle. Volunteers needed.", timeout=4000
     )
     assert notes_problems == fran_problems == []
+
+
+def test_without_javascript_the_note_taker_saves_a_thought_and_a_participant_a_stance(browser, site, on_the_item):
+    turn, meeting = on_the_item["turn"], on_the_item["meeting"]
+    notes = signed_in_page(browser, site, on_the_item["note_taker"], java_script_enabled=False)
+    notes.goto(_live_url(site, meeting))
+
+    notes.locator(f"#record-turn-{turn.pk}-text").fill("Fran: Saturdays, ten to two.")
+    notes.locator(f"#record-turn-{turn.pk}").get_by_role("button", name="Save").click()
+
+    expect(notes.locator(f"#record-turn-{turn.pk}-text")).to_have_value("Fran: Saturdays, ten to two.")
+    assert _thought(turn) == "Fran: Saturdays, ten to two."
+
+    round_robins.end_round_robin(round_robin=turn.round_robin, by=on_the_item["facilitator"])
+    proposal = consensus.write_proposal(
+        item=on_the_item["item"], text="Open on Saturdays.", by=on_the_item["note_taker"]
+    )
+    theirs = signed_in_page(browser, site, on_the_item["participant"], java_script_enabled=False)
+    theirs.goto(_live_url(site, meeting))
+    form = theirs.locator(f"#record-stance-form-{proposal.pk}")
+    form.get_by_label("Block").check()
+    form.get_by_role("button", name="Record my stance").click()
+    expect(theirs.locator(f"#record-stance-form-{proposal.pk}")).to_contain_text("A block needs a reason")
+    assert not Stance.objects.exists()
+
+    form = theirs.locator(f"#record-stance-form-{proposal.pk}")
+    form.get_by_label("Block").check()
+    form.get_by_label("Reason").fill("Nobody can open the library on Saturdays yet.")
+    form.get_by_role("button", name="Record my stance").click()
+    expect(theirs.get_by_text("Stance recorded: Pia Participant — Block.")).to_be_visible()
+    assert Stance.objects.get().reason == "Nobody can open the library on Saturdays yet."
