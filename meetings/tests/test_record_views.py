@@ -158,6 +158,7 @@ def test_a_member_without_a_role_cannot_record_a_thought(client, table):
     response = client.post(_url(table, "turn_thought_save", turn=turn.pk), {"text": "Mine.", "version": 0}, **HTMX)
 
     assert response.status_code == 403
+    assert response.content.decode() == "Only the meeting's facilitator and note taker can record this."
     turn.refresh_from_db()
     assert turn.thought == ""
 

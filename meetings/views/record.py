@@ -564,16 +564,23 @@ def _text_refused(request: AuthenticatedHttpRequest, meeting: Meeting, message: 
     return redirect("meetings:live_detail", slug=meeting.alliance.slug, pk=meeting.pk)
 
 
+def _text_forbidden(request: AuthenticatedHttpRequest, message: str) -> HttpResponse:
+    """403: the page's script shows the reason beside the field; a plain post gets the 403 page."""
+    if request.htmx:
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    raise PermissionDenied(message)
+
+
 def _conflict(
     request: AuthenticatedHttpRequest,
     member: Member,
     meeting: Meeting,
     text_field: TextField,
-    conflict: TextConflict | TodoConflict,
+    conflict: TextConflict,
     rating: str | None = None,
 ) -> HttpResponse:
     """409: both texts, and a form to save the merged one against the version stored now."""
-    theirs = conflict.theirs.text if isinstance(conflict, TodoConflict) else conflict.theirs
+    theirs = conflict.theirs
     context = {
         "alliance": member.alliance,
         "member": member,
@@ -615,6 +622,8 @@ def _save_text(
         return _conflict(request, member, meeting, text_field, conflict, rating)
     except DomainError as error:
         return _text_refused(request, meeting, str(error))
+    except PermissionDenied as error:  # a role handed on since the check above
+        return _text_forbidden(request, str(error))
     return _text_saved(request, meeting, getattr(stored, texts.version_field(stored, field_name)))
 
 
@@ -628,7 +637,7 @@ def turn_thought_save(request: AuthenticatedHttpRequest, slug: str, pk: int, tur
     member, meeting = _get(request, slug, pk)
     the_turn = _get_turn(meeting, turn)
     if not _may_record(meeting, member):
-        raise PermissionDenied(_("Only the meeting's facilitator and note taker can record this."))
+        return _text_forbidden(request, _("Only the meeting's facilitator and note taker can record this."))
     return _save_text(
         request,
         member,
@@ -646,7 +655,9 @@ def turn_takeaway_save(request: AuthenticatedHttpRequest, slug: str, pk: int, tu
     member, meeting = _get(request, slug, pk)
     the_turn = _get_turn(meeting, turn)
     if not (_may_record(meeting, member) or the_turn.member_id == member.pk):
-        raise PermissionDenied(_("Each member records their own takeaway; the note taker can record anyone's."))
+        return _text_forbidden(
+            request, _("Each member records their own takeaway; the note taker can record anyone's.")
+        )
 
     def save(form: TakeawayForm) -> Turn:
         data = form.cleaned_data
@@ -676,7 +687,7 @@ def item_discussion_save(request: AuthenticatedHttpRequest, slug: str, pk: int, 
     member, meeting = _get(request, slug, pk)
     agenda_item = _get_item(meeting, item)
     if not _may_record(meeting, member):
-        raise PermissionDenied(_("Only the meeting's facilitator and note taker can record this."))
+        return _text_forbidden(request, _("Only the meeting's facilitator and note taker can record this."))
     text_field = TextField(
         id=f"record-item-{agenda_item.pk}-discussion",
         key=f"m{meeting.pk}:item-{agenda_item.pk}:discussion",
@@ -706,7 +717,7 @@ def proposal_text_save(request: AuthenticatedHttpRequest, slug: str, pk: int, pr
     member, meeting = _get(request, slug, pk)
     the_proposal = _get_proposal(meeting, proposal)
     if not _may_record(meeting, member):
-        raise PermissionDenied(_("Only the meeting's facilitator and note taker can record this."))
+        return _text_forbidden(request, _("Only the meeting's facilitator and note taker can record this."))
     text_field = TextField(
         id=f"record-proposal-{the_proposal.pk}",
         key=f"m{meeting.pk}:proposal-{the_proposal.pk}:text",
