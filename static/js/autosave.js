@@ -22,6 +22,7 @@
     textFailed: "Not saved:",
     textConflict: "Not saved: someone else saved this text meanwhile.",
     textSignedOut: "Not saved: you are signed out.",
+    textCarried: "From the previous step, still being written:",
   };
 
   const pending = new Set();
@@ -440,6 +441,21 @@
     return element.dataset.dirty === "1" || element.contains(active);
   }
 
+  function carried(fresh) {
+    let box = fresh.querySelector("#record-carried");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "record-carried";
+      box.className = "border border-warning rounded p-2 mb-3";
+      const note = document.createElement("p");
+      note.className = "small mb-1";
+      note.textContent = words("textCarried");
+      box.append(note);
+      fresh.querySelector("#record-notice").after(box);
+    }
+    return box;
+  }
+
   function merge(html, replace = null) {
     const current = document.getElementById("record-step");
     if (!current) {
@@ -476,7 +492,9 @@
           }
           twin.replaceWith(element);
         } else if (element.autosave) {
-          element.autosave.flush();
+          // The meeting moved on while this text was being written: it stays, at the top, until it is
+          // left and saved (a later refresh then drops it), so no keystroke lands elsewhere.
+          carried(fresh).append(element);
         }
       }
       current.replaceWith(fresh);

@@ -271,3 +271,26 @@ def test_without_javascript_the_note_taker_saves_a_thought_and_a_participant_a_s
     form.get_by_role("button", name="Record my stance").click()
     expect(theirs.get_by_text("Stance recorded: Pia Participant — Block.")).to_be_visible()
     assert Stance.objects.get().reason == "Nobody can open the library on Saturdays yet."
+
+
+def test_a_note_being_written_when_the_meeting_moves_on_stays_until_it_is_saved(browser, site, on_the_item):
+    meeting, item, facilitator = on_the_item["meeting"], on_the_item["item"], on_the_item["facilitator"]
+    notes, problems = _page(browser, site, on_the_item["note_taker"])
+    notes.goto(_live_url(site, meeting))
+    field = notes.locator(f"#record-item-{item.pk}-discussion-text")
+    field.press_sequentially("Saturdays need", delay=20)
+
+    round_robins.end_round_robin(round_robin=on_the_item["turn"].round_robin, by=facilitator)
+    consensus.defer_item(item=item, by=facilitator)
+    run.go_to_next_step(meeting=meeting, by=facilitator)
+    expect(notes.locator("#live-now-heading")).to_contain_text("Review of decisions")
+    expect(notes.locator("#record-review-decisions-heading")).to_be_visible()
+
+    # The field stayed, with its focus: the note taker finishes the sentence where she was.
+    expect(notes.locator("#record-carried")).to_contain_text("From the previous step")
+    field.press_sequentially(" two volunteers.", delay=20)
+    expect(field).to_be_focused()
+    expect(notes.locator(f"#record-item-{item.pk}-discussion-status")).to_have_text("Saved", timeout=5000)
+    item.refresh_from_db()
+    assert item.discussion == "Saturdays need two volunteers."
+    assert problems == []
