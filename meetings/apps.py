@@ -35,6 +35,7 @@ class MeetingsConfig(AppConfig):
             Attendance,
             Decision,
             Meeting,
+            NoteAmendment,
             Proposal,
             Reflection,
             RoleTurnChange,
@@ -46,7 +47,17 @@ class MeetingsConfig(AppConfig):
 
         versions.watch(Meeting, versions.own_alliance)
         versions.watch(Decision, versions.own_alliance)
-        for model in (AgendaSegment, AgendaItem, Reflection, Apology, RoleTurnChange, StepTime, Attendance, RoundRobin):
+        for model in (
+            AgendaSegment,
+            AgendaItem,
+            Reflection,
+            Apology,
+            RoleTurnChange,
+            StepTime,
+            Attendance,
+            RoundRobin,
+            NoteAmendment,
+        ):
             versions.watch(model, meeting_alliance)
         versions.watch(Turn, lambda row: _alliance_of_meetings(round_robins__pk=row.round_robin_id))
         versions.watch(Proposal, lambda row: _alliance_of_meetings(items__pk=row.item_id))

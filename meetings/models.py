@@ -41,6 +41,10 @@ class MeetingQuerySet(models.QuerySet):
     def past(self, now: datetime | None = None) -> "MeetingQuerySet":
         return self.filter(starts_at__lt=now or timezone.now()).order_by("-starts_at")
 
+    def awaiting_notes(self) -> "MeetingQuerySet":
+        """Ended meetings whose notes have not been sent yet, most recently ended first."""
+        return self.filter(status=Meeting.Status.ENDED, notes_sent_at__isnull=True).order_by("-ended_at", "-pk")
+
 
 class Meeting(models.Model):
     """One meeting of an alliance: when and where, who facilitates and takes notes, and its agenda."""
@@ -108,13 +112,28 @@ class Meeting(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("next meeting")
     )
 
+    # The notes (meetings/notes.py): sent once, final from then on (corrections are NoteAmendments). The
+    # reminders to send them claim the meeting with a conditional update on `notes_reminder_count`.
+    notes_sent_at = models.DateTimeField(_("notes sent at"), null=True, blank=True)
+    notes_sent_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    notes_reminder_count = models.PositiveSmallIntegerField(default=0)
+    notes_reminded_at = models.DateTimeField(null=True, blank=True)
+
     objects = MeetingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("meeting")
         verbose_name_plural = _("meetings")
         ordering = ["-starts_at"]
-        indexes = [models.Index(fields=["alliance", "starts_at"], name="meetings_meeting_alliance_time")]
+        indexes = [
+            models.Index(fields=["alliance", "starts_at"], name="meetings_meeting_alliance_time"),
+            # The hourly reminder's scan: the few ended meetings whose notes are not sent yet.
+            models.Index(
+                fields=["ended_at"],
+                condition=models.Q(status="ended", notes_sent_at__isnull=True),
+                name="meetings_meeting_notes_unsent",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(duration_minutes__gte=5) & models.Q(duration_minutes__lte=24 * 60),
@@ -619,6 +638,37 @@ class Decision(models.Model):
         # The search has a GIN index per text-search configuration, on PostgreSQL only (migration 0003
         # makes them): declared here, SQLite would be asked to build them too.
         indexes = [models.Index(fields=["alliance", "-decided_at"], name="meetings_decision_log")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class NoteAmendment(models.Model):
+    """A correction to notes already sent: the notes stay as sent, and the amendment says what changed."""
+
+    class Section(models.TextChoices):
+        ATTENDANCE = "attendance", _("Attendance")
+        REFLECTION = "reflection", _("Opening reflection")
+        ITEMS = "items", _("Items and decisions")
+        TODOS = "todos", _("To-dos")
+        TAKEAWAYS = "takeaways", _("Takeaways")
+        NEXT_MEETING = "next_meeting", _("Next meeting")
+
+    TEXT_MAX_LENGTH = 5_000
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="note_amendments")
+    section = models.CharField(_("section"), max_length=20, choices=Section.choices, blank=True)
+    text = models.TextField(_("what changed"))
+    author = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("amended at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("amendment to the notes")
+        verbose_name_plural = _("amendments to the notes")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(text=""), name="meetings_noteamendment_text_not_empty"),
+        ]
 
     def __str__(self) -> str:
         return self.text[:80]
