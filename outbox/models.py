@@ -115,6 +115,9 @@ class Delivery(models.Model):
     body_text = models.TextField(_("text"))
     body_html = models.TextField(_("HTML"))
     header_message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    # More headers of this copy ({"List-Unsubscribe": "<https://…>"}): some name their reader, so they are
+    # kept per copy, rendered with it, and sent as they are on every attempt.
+    headers = models.JSONField(_("more headers"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)

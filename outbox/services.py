@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
@@ -111,6 +111,8 @@ def mail_send(
     reply_to: str = "",
     attachments: Sequence[File] = (),
     attachments_for: Callable[[Address], Sequence[File]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    headers_for: Callable[[Address], Mapping[str, str]] | None = None,
 ) -> Message:
     """Record an email to each recipient; it is sent by a job once the caller's transaction commits.
 
@@ -126,7 +128,10 @@ def mail_send(
       and the admin show it with its links removed.
     - `attachments` go with every copy; `attachments_for(recipient)` returns the files of one
       recipient's copy (a calendar invitation that names them as attendee), built now, like the body.
+    - `headers` go with every copy, `headers_for(recipient)` with one recipient's copy (a
+      List-Unsubscribe link that names them); both are stored with the copy (`check_headers`).
     """
+    check_headers(headers or {})
     with transaction.atomic():
         try:
             # A savepoint of its own: a key already used leaves the caller's transaction usable. On
@@ -150,25 +155,8 @@ def mail_send(
             if email in seen or (recipient.user is not None and not recipient.user.is_active):
                 continue
             seen.add(email)
-            subject, text, html = render_email(
-                template=template,
-                context={**(context or {}), "recipient": recipient},
-                language=recipient.language,
-                time_zone=recipient.time_zone,
-            )
-            deliveries.append(
-                Delivery(
-                    message=message,
-                    recipient_id=recipient.user.pk if recipient.user is not None else None,
-                    to_email=recipient.email,
-                    to_name=recipient.name,
-                    language=recipient.language,
-                    subject=subject,
-                    body_text=text,
-                    body_html=html,
-                    header_message_id=Delivery.new_message_id(),
-                )
-            )
+            own_headers = {**(headers or {}), **(headers_for(recipient) if headers_for is not None else {})}
+            deliveries.append(_delivery(message, recipient, context or {}, own_headers))
             own_files.append(attachments_for(recipient) if attachments_for is not None else ())
         # bulk_create sets the primary keys (RETURNING, on PostgreSQL and SQLite alike), which the
         # recipients' own files point at.
@@ -180,6 +168,98 @@ def mail_send(
         )
         queue.send_message_on_commit(message.pk)
     return message
+
+
+# Headers the outbox sets itself on every copy, or that a template or EmailMessage sets.
+OWN_HEADERS = frozenset({"message-id", "auto-submitted", "from", "to", "cc", "bcc", "reply-to", "subject", "date"})
+HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322: printable ASCII but the colon
+
+
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Refuse, when the email is recorded, a header that could never be sent or that replaces the outbox's own.
+
+    A line break in a value would fail every attempt to send it (Django refuses it as header injection),
+    so it is caught here, where the caller's bug shows, rather than as a failed delivery.
+    """
+    for name, value in headers.items():
+        if not HEADER_NAME.fullmatch(name) or name.lower() in OWN_HEADERS:
+            raise ValueError(f"Not a header a caller may set: {name!r}")
+        if not isinstance(value, str) or CONTROL_CHARACTERS.search(value):
+            raise ValueError(f"The {name} header must be one line of text.")
+
+
+def _delivery(message: Message, recipient: Address, context: dict, headers: Mapping[str, str]) -> Delivery:
+    """One recipient's copy of `message`, rendered in their language and time zone."""
+    check_headers(headers)
+    subject, text, html = render_email(
+        template=message.template,
+        context={**context, "recipient": recipient},
+        language=recipient.language,
+        time_zone=recipient.time_zone,
+    )
+    return Delivery(
+        message=message,
+        recipient_id=recipient.user.pk if recipient.user is not None else None,
+        to_email=recipient.email,
+        to_name=recipient.name,
+        language=recipient.language,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        header_message_id=Delivery.new_message_id(),
+        headers=dict(headers),
+    )
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One email to one person, for `mail_send_each`: its own template context, key and headers."""
+
+    template: str
+    recipient: Address
+    context: dict = field(default_factory=dict)
+    scope: str = ""
+    key: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def mail_send_each(*, mails: Sequence[Mail]) -> list[Message]:
+    """Record many emails, each to one person with a content of their own, in a constant number of queries.
+
+    What `mail_send` does for one message, for a batch of them (a daily digest: everyone's own list):
+    one query for the keys already used, one insert of the messages and one of their deliveries, however
+    many there are. A mail whose key was used before (or earlier in the batch), or whose recipient is
+    inactive, is left out. Return the messages recorded now.
+
+    The caller claims its keys first with a unique row of its own, in the same transaction: two
+    transactions that record the same key at once make the later one fail whole (IntegrityError) rather
+    than wait and leave out one mail, as `mail_send` does.
+    """
+    keys = [mail.key for mail in mails if mail.key is not None]
+    with transaction.atomic():
+        used = set(Message.objects.filter(key__in=keys).values_list("key", flat=True)) if keys else set()
+        chosen: list[Mail] = []
+        for mail in mails:
+            if (mail.key is not None and mail.key in used) or (
+                mail.recipient.user is not None and not mail.recipient.user.is_active
+            ):
+                continue
+            if mail.key is not None:
+                used.add(mail.key)
+            chosen.append(mail)
+        if not chosen:
+            return []
+        # bulk_create sets the primary keys (RETURNING, on PostgreSQL and SQLite alike).
+        messages = Message.objects.bulk_create(
+            Message(template=mail.template, scope=mail.scope, key=mail.key) for mail in chosen
+        )
+        Delivery.objects.bulk_create(
+            _delivery(message, mail.recipient, mail.context, mail.headers)
+            for message, mail in zip(messages, chosen, strict=True)
+        )
+        for message in messages:
+            queue.send_message_on_commit(message.pk)
+    return messages
 
 
 def _attachment(message: Message, file: File, *, delivery: Delivery | None = None) -> Attachment:
@@ -336,8 +416,9 @@ def build_email(delivery: Delivery, attachments: Sequence[Attachment], connectio
         to=[formataddr((delivery.to_name, delivery.to_email))],
         reply_to=[message.reply_to] if message.reply_to else None,
         # A stable Message-ID per delivery: if the server accepted a copy but the worker died before
-        # recording it, the copy sent on retry is identical and mail clients keep one.
-        headers={"Message-ID": delivery.header_message_id, "Auto-Submitted": "auto-generated"},
+        # recording it, the copy sent on retry is identical and mail clients keep one. The copy's own
+        # headers never replace these two (check_headers refuses them when the email is recorded).
+        headers={**delivery.headers, "Message-ID": delivery.header_message_id, "Auto-Submitted": "auto-generated"},
         connection=connection,
     )
     email.attach_alternative(delivery.body_html, "text/html")
