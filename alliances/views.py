@@ -128,6 +128,7 @@ def _alliance_detail(request: HttpRequest, member: Member) -> HttpResponse:
         "member_count": members.paginator.count,
         "invitations": Invitation.objects.pending().filter(alliance=alliance) if member.is_steward else None,
         "next_meeting": _next_meeting(alliance),
+        "awaiting_notes": _awaiting_notes(alliance),
     }
     return render_alliance(request, member, "alliances/alliance_detail.html", context)
 
@@ -153,6 +154,24 @@ def _next_meeting(alliance: Alliance) -> Meeting | None:
     if meeting is not None:
         meeting.alliance = alliance  # its link names the alliance: no query to fetch it again
     return meeting
+
+
+# Meetings that ended and whose notes are not sent yet: the few most recent (the reminders follow them up).
+AWAITING_NOTES_SHOWN = 5
+
+
+def _awaiting_notes(alliance: Alliance) -> list[Meeting]:
+    meetings = list(
+        Meeting.objects.for_alliance(alliance)
+        .awaiting_notes()
+        .select_related("note_taker__user")
+        .only("starts_at", "duration_minutes", "time_zone", "alliance_id", "note_taker__user__display_name")[
+            :AWAITING_NOTES_SHOWN
+        ]
+    )
+    for meeting in meetings:
+        meeting.alliance = alliance
+    return meetings
 
 
 # --- Charter ----------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from meetings.models import (
     Segment,
 )
 from meetings.services import MeetingError
+from tasks.models import Todo
 
 # --- Markdown ---------------------------------------------------------------------------------------
 
@@ -343,16 +344,40 @@ def reflection_history(*, meeting: Meeting, limit: int = 50) -> list[Reflection]
 # --- The seam for the to-dos app -------------------------------------------------------------------
 
 
-def open_todos(meeting: Meeting) -> list[Any] | None:
-    """The open to-dos to review in the "Review of decisions and to-dos" segment.
+@dataclass(frozen=True)
+class OpenTodoRow:
+    """An open to-do as the agenda's review segment lists it (templates/meetings/_agenda_todos.html)."""
 
-    SEAM for the to-dos app: it replaces this body with a query of the alliance's open to-dos (one query,
-    each row with `title`, `assignee_name` and `due_text` ready for the template), and the agenda, the
-    print page and the email show them under that segment. Until then it returns None, which means
-    "not known": the agenda then says nothing about to-dos, rather than "no open to-dos", which would be
-    false for a group that keeps them elsewhere. Returning [] means "known, and none are open".
+    title: str
+    assignee_name: str
+    due_text: str
+
+
+def open_todos(meeting: Meeting) -> list[Any] | None:
+    """The open to-dos to review in the "Review of decisions and to-dos" segment: every open to-do of the
+    alliance, soonest due first, in one query.
+
+    None for a meeting that has ended or was cancelled: its agenda is history, and today's open to-dos
+    are not what that meeting reviewed (its notes list its own). [] means "known, and none are open".
     """
-    return None
+    if meeting.status in (Meeting.Status.ENDED, Meeting.Status.CANCELLED):
+        return None
+    rows = (
+        Todo.objects.open()
+        .filter(alliance_id=meeting.alliance_id)
+        .order_by("due_on", "pk")
+        .values_list("text", "owner__user__display_name", "due_on")
+    )
+    days: dict[Any, str] = {}
+    return [
+        OpenTodoRow(
+            title=text,
+            assignee_name=name,
+            # Dates formatted once per day (docs/performance.md), in the reader's language.
+            due_text=days.setdefault(due_on, formats.date_format(due_on, "DATE_FORMAT")),
+        )
+        for text, name, due_on in rows
+    ]
 
 
 # --- Reads for the pages ---------------------------------------------------------------------------

@@ -78,9 +78,12 @@ def require_in_progress(meeting: Meeting) -> None:
 
 
 def require_started(meeting: Meeting) -> None:
-    """In progress or ended: what was said can still be corrected once the meeting is over."""
+    """In progress or ended: what was said can still be corrected once the meeting is over, until the
+    notes are sent; after that the notes are final and a correction is an amendment (meetings/notes.py)."""
     if meeting.status not in (Meeting.Status.IN_PROGRESS, Meeting.Status.ENDED):
         require_in_progress(meeting)
+    if meeting.notes_sent_at is not None:
+        raise MeetingError(_("The notes were sent: record an amendment to them instead."))
 
 
 def _require_no_open_round_robin(meeting: Meeting) -> None:

@@ -10,6 +10,7 @@ from meetings.views import agenda as agenda_views
 from meetings.views import decisions as decision_views
 from meetings.views import live as live_views
 from meetings.views import meetings as views
+from meetings.views import notes as notes_views
 from meetings.views import record as record_views
 from meetings.views import sending as sending_views
 
@@ -121,6 +122,15 @@ decision_patterns: list = [
     path("decisions/", decision_views.decision_list, name="decision_list"),
 ]
 
+# the notes after the meeting: meetings/views/notes.py
+notes_patterns: list = [
+    path("meetings/<int:pk>/notes/", notes_views.notes_detail, name="notes_detail"),
+    path("meetings/<int:pk>/notes/send/", notes_views.notes_send, name="notes_send"),
+    path("meetings/<int:pk>/notes/amendments/", notes_views.notes_amend, name="notes_amend"),
+    path("meetings/<int:pk>/notes/print/", notes_views.notes_print, name="notes_print"),
+    path("meetings/<int:pk>/notes.md", notes_views.notes_markdown, name="notes_markdown"),
+]
+
 meeting_patterns = [
     *schedule_patterns,
     *agenda_patterns,
@@ -128,5 +138,6 @@ meeting_patterns = [
     *live_patterns,
     *record_patterns,
     *decision_patterns,
+    *notes_patterns,
 ]
 urlpatterns = meeting_patterns

@@ -111,6 +111,7 @@ def mail_send(
     reply_to: str = "",
     attachments: Sequence[File] = (),
     attachments_for: Callable[[Address], Sequence[File]] | None = None,
+    context_for: Callable[[Address], dict] | None = None,
     headers: Mapping[str, str] | None = None,
     headers_for: Callable[[Address], Mapping[str, str]] | None = None,
 ) -> Message:
@@ -128,6 +129,7 @@ def mail_send(
       and the admin show it with its links removed.
     - `attachments` go with every copy; `attachments_for(recipient)` returns the files of one
       recipient's copy (a calendar invitation that names them as attendee), built now, like the body.
+    - `context_for(recipient)` adds to the context of one recipient's copy (what concerns them alone).
     - `headers` go with every copy, `headers_for(recipient)` with one recipient's copy (a
       List-Unsubscribe link that names them); both are stored with the copy (`check_headers`).
     """
@@ -155,8 +157,9 @@ def mail_send(
             if email in seen or (recipient.user is not None and not recipient.user.is_active):
                 continue
             seen.add(email)
+            own_context = {**(context or {}), **(context_for(recipient) if context_for is not None else {})}
             own_headers = {**(headers or {}), **(headers_for(recipient) if headers_for is not None else {})}
-            deliveries.append(_delivery(message, recipient, context or {}, own_headers))
+            deliveries.append(_delivery(message, recipient, own_context, own_headers))
             own_files.append(attachments_for(recipient) if attachments_for is not None else ())
         # bulk_create sets the primary keys (RETURNING, on PostgreSQL and SQLite alike), which the
         # recipients' own files point at.

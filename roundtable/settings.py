@@ -261,6 +261,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.jobs.sweep_deliveries", "schedule": OUTBOX_SWEEP_SECONDS},
     # Daily, in the morning in Europe and the Americas' night: each meeting is reminded once at most.
     "meetings-agenda-reminders": {"task": "meetings.jobs.remind_unsent_agendas", "schedule": crontab(hour=7, minute=0)},
+    # Hourly: a note taker is reminded 24 hours after the meeting ended, not up to a day later.
+    "meetings-notes-reminders": {"task": "meetings.jobs.remind_unsent_notes", "schedule": crontab(minute=20)},
 }
 
 # --- Security -------------------------------------------------------------------------------------

@@ -335,15 +335,14 @@ def test_the_planned_total_warns_when_it_runs_over_the_meetings_duration(meeting
     assert "The agenda runs 5 minutes over the meeting's time." in html
 
 
-def test_without_a_to_dos_app_the_review_segment_says_nothing_about_to_dos(meeting, facilitator, rf_member_request):
+def test_with_no_open_to_dos_the_review_segment_says_so(meeting, facilitator, rf_member_request):
     context = agenda.agenda_context(meeting=meeting, member=facilitator)
 
     html = _render_agenda(rf_member_request(facilitator), context)
 
-    assert context["agenda"].todos is None
+    assert context["agenda"].todos == []
     assert "Review of decisions and to-dos" in html
-    assert "No open to-dos" not in html
-    assert "agenda-todos" not in html
+    assert "No open to-dos." in html
 
 
 def test_when_the_seam_returns_to_dos_the_review_segment_lists_them(
