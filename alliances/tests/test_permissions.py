@@ -337,6 +337,11 @@ MEETING_MEMBER_PAGES = {
     "todo_correct",
     # The decision log (meetings/views/decisions.py).
     "decision_list",
+    # The notes (meetings/views/notes.py): every member reads them once sent; before that the page says
+    # they are coming, and the print page and the export send a plain member back to it (302).
+    "notes_detail",
+    "notes_print",
+    "notes_markdown",
 }
 # The meeting's facilitator and the stewards (403 for another member). Skipping and swapping a turn are
 # also open to the member whose turn it is; the plain member of these tests holds no role.
@@ -372,6 +377,9 @@ MEETING_EDITOR_ONLY = {
     "item_defer",
     "todo_capture",
     "next_meeting_set",
+    # Sending and amending the notes: the note taker too.
+    "notes_send",
+    "notes_amend",
 }
 # The texts typed live: only the meeting's facilitator and note taker (a steward gets 403 too:
 # meetings/texts.py).
@@ -412,8 +420,18 @@ MEETING_POST_ONLY = {
     "item_defer",
     "todo_capture",
     "todo_correct",
+    "notes_send",
+    "notes_amend",
 }
-MEETING_GET_ONLY = {"agenda_ics", "live_state", "record_step", "meeting_review"}
+MEETING_GET_ONLY = {
+    "agenda_ics",
+    "live_state",
+    "record_step",
+    "meeting_review",
+    "notes_detail",
+    "notes_print",
+    "notes_markdown",
+}
 
 MEETING_PATTERNS: dict[str, URLPattern] = {pattern.name: pattern for pattern in meeting_patterns}
 
