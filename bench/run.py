@@ -94,6 +94,8 @@ def pages() -> list[Page]:
     # seed_bench runs one through the real services, up to a decision item with its round robin under way.
     in_progress = Meeting.objects.get(alliance__slug=TYPICAL_SLUG, status=Meeting.Status.IN_PROGRESS)
     revision = f'"{in_progress.revision}"'
+    # The latest meeting held, with what its run of show left; its notes were sent (meetings/bench.py).
+    held = Meeting.objects.filter(alliance__slug=TYPICAL_SLUG, status=Meeting.Status.ENDED).order_by("-starts_at")[0]
     large_membership = Member.objects.get(alliance__slug=LARGE_SLUG, user__email=MEMBER_EMAIL).pk
     invite = reverse("alliances:invitation_create", kwargs={"slug": LARGE_SLUG})
     invite_typical = reverse("alliances:invitation_create", kwargs={"slug": TYPICAL_SLUG})
@@ -155,6 +157,14 @@ def pages() -> list[Page]:
             (title(f"Agenda of {TYPICAL_NAME}"), "Attendance sheet"),
             TYPICAL_SLUG,
             pk=next_meeting.pk,
+        ),
+        Page(
+            "meeting notes (held)",
+            "meetings:notes_detail",
+            "steward",
+            (title(f"Notes · {TYPICAL_NAME}"), 'id="notes-attendance"', 'id="notes-takeaways"'),
+            TYPICAL_SLUG,
+            pk=held.pk,
         ),
         Page(
             "reflection form (50 earlier)",

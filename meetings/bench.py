@@ -121,6 +121,9 @@ def bench_meetings(
                     started_by=facilitator,
                     ended_at=starts_at + timedelta(minutes=90),
                     ended_by=facilitator,
+                    # Their notes went out the next day (meetings/notes.py): nothing waits for a reminder.
+                    notes_sent_at=starts_at + timedelta(days=1),
+                    notes_sent_by=members[(number + 1) % len(members)],
                 )
             )
     every = [meeting for held in meetings.values() for meeting in held]

@@ -12,10 +12,23 @@ to-dos, the next meeting set with the rotation's roles, and the closing takeaway
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import F
 from django.utils import timezone
 
+from alliances import versions
 from alliances.models import Alliance, Member
-from meetings import agenda, attendance, consensus, next_meeting, rotation, round_robins, run, services, texts
+from meetings import (
+    agenda,
+    attendance,
+    consensus,
+    next_meeting,
+    notes,
+    rotation,
+    round_robins,
+    run,
+    services,
+    texts,
+)
 from meetings.models import (
     CLOSING_SEGMENTS,
     DEFAULT_SEGMENT_MINUTES,
@@ -90,6 +103,7 @@ REFLECTION = (
 def demo_meetings(*, alliance: Alliance) -> None:
     """The meetings held (the latest run through the run of show) and the next one. Nothing twice."""
     if Meeting.objects.for_alliance(alliance).exists():
+        _send_notes(alliance)  # a demo seeded before the notes existed gets them too
         return
     # The charter's logistics (usual day, time, cadence) as saved, whatever copy the caller holds.
     alliance.refresh_from_db()
@@ -142,6 +156,8 @@ def _held_meeting(
             "started_by": facilitator,
             "ended_at": starts_at + timedelta(minutes=duration),
             "ended_by": facilitator,
+            "notes_sent_at": starts_at + timedelta(days=1),
+            "notes_sent_by": note_taker,
         }
     meeting = Meeting.objects.create(
         alliance=alliance,
@@ -234,6 +250,8 @@ def _run_the_meeting(
     meeting = _next(meeting, facilitator, clock(1))  # the closing evaluation
     _evaluate(meeting, facilitator, late, clock)
     run.end_meeting(meeting=meeting, by=facilitator, now=clock(1))
+    # The next morning the note taker sends the notes: every member gets them by email.
+    _send_notes(alliance)
 
     # After the meeting: the room is booked three days later.
     for todo, (_what, _owner, _due, done_after) in zip(meeting.todos.order_by("created_at", "pk"), TODOS, strict=True):
@@ -347,3 +365,17 @@ def _prepare_next(meeting: Meeting, steward: Member) -> None:
         source="Frederick Douglass",
         link="",
     )
+
+
+def _send_notes(alliance: Alliance) -> None:
+    """The latest meeting held has its notes sent by its note taker; the earlier ones had theirs sent."""
+    awaiting = list(Meeting.objects.for_alliance(alliance).awaiting_notes().select_related("note_taker"))
+    if not awaiting:
+        return
+    latest, *earlier = awaiting
+    if earlier:
+        Meeting.objects.filter(pk__in=[m.pk for m in earlier]).update(notes_sent_at=F("ended_at"))
+        versions.bump(alliance.pk)  # update() sends no signal
+    sender = latest.note_taker or Member.objects.active().filter(alliance=alliance, is_steward=True).first()
+    if sender is not None:
+        notes.notes_send(meeting=latest, by=sender, now=latest.ended_at + timedelta(hours=16))

@@ -19,6 +19,7 @@ from meetings.models import (
     StepTime,
     Turn,
 )
+from outbox.models import Message
 from tasks.models import Todo
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +153,15 @@ def test_running_the_demo_again_adds_nothing(demo):
 
     assert {model: model.objects.count() for model in models} == before
     assert dict(Meeting.objects.values_list("pk", "revision")) == revisions
+
+
+def test_the_notes_of_the_meeting_held_were_sent_to_every_member_once(demo):
+    held = _held(demo)
+
+    assert held.notes_sent_at is not None
+    assert held.notes_sent_by_id == held.note_taker_id
+    assert not Meeting.objects.for_alliance(demo).awaiting_notes().exists()
+    notes_message = Message.objects.get(key=f"meetings.notes:{held.pk}")
+    assert notes_message.deliveries.count() == demo.members.filter(is_active=True).count()
+    call_command("seed_demo", stdout=StringIO())
+    assert Message.objects.filter(template="notes").count() == 1
