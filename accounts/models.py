@@ -78,6 +78,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("site operator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    # The daily digest of to-dos due or overdue, and the note taker's weekly follow-up (tasks/nudges.py):
+    # turned off here or by the one-click link in each of them.
+    nudges_enabled = models.BooleanField(
+        _("email me reminders of my to-dos"),
+        default=True,
+        help_text=_(
+            "A morning email when a to-do of yours is due soon, due today or overdue, and a weekly follow-up "
+            "of the to-dos from meetings where you took the notes."
+        ),
+    )
     # The calendar feed's token, in two parts (see CALENDAR_KEY_LENGTH); replaced from the profile.
     calendar_key = models.CharField(
         max_length=CALENDAR_KEY_LENGTH, unique=True, default=new_calendar_key, editable=False

@@ -171,9 +171,16 @@ def user_send_password_reset(*, user: User) -> None:
 
 
 @transaction.atomic
-def user_update_profile(*, user: User, display_name: str, language: str, time_zone: str) -> User:
+def user_update_profile(
+    *, user: User, display_name: str, language: str, time_zone: str, nudges_enabled: bool | None = None
+) -> User:
+    """Save the profile; `nudges_enabled` None keeps the saved choice (the language switch does not ask)."""
     user.display_name = display_name
     user.language = language
     user.time_zone = time_zone
-    user.save(update_fields=["display_name", "language", "time_zone"])
+    fields = ["display_name", "language", "time_zone"]
+    if nudges_enabled is not None:
+        user.nudges_enabled = nudges_enabled
+        fields.append("nudges_enabled")
+    user.save(update_fields=fields)
     return user

@@ -254,6 +254,7 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
             display_name=form.cleaned_data["display_name"],
             language=form.cleaned_data["language"],
             time_zone=form.cleaned_data["time_zone"],
+            nudges_enabled=form.cleaned_data["nudges_enabled"],
         )
         response = redirect("accounts:profile")
         _set_language_cookie(response, form.cleaned_data["language"])
@@ -264,7 +265,16 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     return page_cache.cached_page(
         request,
         scope=lambda: ":".join(
-            ["profile", str(user.pk), user.email, user.display_name, user.language, user.time_zone, user.calendar_token]
+            [
+                "profile",
+                str(user.pk),
+                user.email,
+                user.display_name,
+                user.language,
+                user.time_zone,
+                user.calendar_token,
+                str(user.nudges_enabled),
+            ]
         ),
         build=lambda: render(request, "accounts/profile.html", {"form": form, "calendar_url": calendar_url(user)}),
     )

@@ -124,6 +124,8 @@ class LogisticsForm(forms.ModelForm):
             "video_link",
             "info_sharing",
             "info_link",
+            "nudge_days_before",
+            "nudge_overdue_every_days",
         ]
         widgets = {
             "meeting_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
@@ -149,6 +151,20 @@ class LogisticsForm(forms.ModelForm):
 
     def clean_language(self) -> str:
         return self.cleaned_data["language"] or self.instance.language
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Not required: a post without them (a page from before these fields) keeps the saved intervals.
+        for name in ("nudge_days_before", "nudge_overdue_every_days"):
+            self.fields[name].required = False
+
+    def clean_nudge_days_before(self) -> int:
+        value = self.cleaned_data["nudge_days_before"]
+        return self.instance.nudge_days_before if value is None else value
+
+    def clean_nudge_overdue_every_days(self) -> int:
+        value = self.cleaned_data["nudge_overdue_every_days"]
+        return self.instance.nudge_overdue_every_days if value is None else value
 
 
 class InvitationForm(forms.Form):

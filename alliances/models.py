@@ -5,6 +5,7 @@ from datetime import time, timedelta
 from enum import Enum
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
@@ -15,6 +16,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import time_zones
+
+# The to-do nudge intervals a steward may choose (Alliance.nudge_days_before, nudge_overdue_every_days).
+NUDGE_DAYS_BEFORE_MAX = 14
+NUDGE_OVERDUE_EVERY_MAX = 30
 
 
 class AllianceQuerySet(models.QuerySet):
@@ -60,6 +65,19 @@ class Alliance(models.Model):
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # The facilitator is reminded when a meeting this close has no agenda sent yet.
     agenda_reminder_days = models.PositiveSmallIntegerField(_("agenda reminder (days before)"), default=3)
+    # The owner of an open to-do is nudged this many days before its due date (0: not before), on the
+    # day, and then every so many days while it is overdue (tasks/nudges.py).
+    nudge_days_before = models.PositiveSmallIntegerField(
+        _("to-do reminder (days before the due date)"),
+        default=3,
+        validators=[MaxValueValidator(NUDGE_DAYS_BEFORE_MAX)],
+        help_text=_("0 for no reminder before the due date."),
+    )
+    nudge_overdue_every_days = models.PositiveSmallIntegerField(
+        _("overdue to-do reminder (every so many days)"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(NUDGE_OVERDUE_EVERY_MAX)],
+    )
     venue_address = models.TextField(_("usual venue address"), blank=True)
     video_link = models.URLField(_("video-call link"), blank=True)
     info_sharing = models.TextField(_("how we share information"), blank=True)
@@ -80,6 +98,12 @@ class Alliance(models.Model):
             models.CheckConstraint(
                 condition=models.Q(meeting_weekday__isnull=True) | models.Q(meeting_weekday__lte=6),
                 name="alliances_alliance_weekday_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(nudge_days_before__lte=NUDGE_DAYS_BEFORE_MAX)
+                & models.Q(nudge_overdue_every_days__gte=1)
+                & models.Q(nudge_overdue_every_days__lte=NUDGE_OVERDUE_EVERY_MAX),
+                name="alliances_alliance_nudge_intervals_valid",
             ),
         ]
 

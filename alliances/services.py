@@ -30,6 +30,8 @@ LOGISTICS_FIELDS = [
     "video_link",
     "info_sharing",
     "info_link",
+    "nudge_days_before",
+    "nudge_overdue_every_days",
 ]
 
 

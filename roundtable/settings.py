@@ -172,6 +172,14 @@ ACCOUNT_EMAIL_RATE_LIMIT = env_int("ACCOUNT_EMAIL_RATE_LIMIT", 5)
 INVITATION_MAX_AGE_DAYS = 14
 # How long the "Mark done" link in an email about a to-do works (tasks/links.py).
 TODO_LINK_MAX_AGE_DAYS = env_int("TODO_LINK_MAX_AGE_DAYS", 30)
+# Follow-up nudges (tasks/nudges.py): the daily digest goes out in each person's morning, from this hour
+# (their time zone) for this many hours, so that an hourly job that runs late still finds everyone once.
+NUDGE_MORNING_HOUR = env_int("NUDGE_MORNING_HOUR", 8)
+NUDGE_MORNING_HOURS = env_int("NUDGE_MORNING_HOURS", 4)
+# How many people one digest job handles (a constant number of queries each).
+NUDGE_CHUNK_SIZE = env_int("NUDGE_CHUNK_SIZE", 200)
+# How long the "stop these emails" link of a nudge works (RFC 8058 one-click unsubscribe).
+NUDGE_UNSUBSCRIBE_MAX_AGE_DAYS = env_int("NUDGE_UNSUBSCRIBE_MAX_AGE_DAYS", 365)
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -263,6 +271,13 @@ CELERY_BEAT_SCHEDULE = {
     "meetings-agenda-reminders": {"task": "meetings.jobs.remind_unsent_agendas", "schedule": crontab(hour=7, minute=0)},
     # Hourly: a note taker is reminded 24 hours after the meeting ended, not up to a day later.
     "meetings-notes-reminders": {"task": "meetings.jobs.remind_unsent_notes", "schedule": crontab(minute=20)},
+    # Hourly: each person's digest goes out once, in their own morning (NUDGE_MORNING_HOUR, their zone).
+    "tasks-todo-digests": {"task": "tasks.jobs.send_todo_digests", "schedule": crontab(minute=5)},
+    # Weekly, Monday morning in Europe: the note takers' follow-up of their meetings' to-dos.
+    "tasks-followup-digests": {
+        "task": "tasks.jobs.send_followup_digests",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ zone: "by Tuesday" means Tuesday where the alliance meets, whatever the server's
 
 from datetime import date
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
@@ -145,3 +146,36 @@ class TodoUpdate(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class NudgeDigest(models.Model):
+    """One nudge email to one person: their to-dos digest of a day, or their follow-up digest of a week.
+
+    The row is the claim (tasks/nudges.py): inserted in the transaction that records the email, unique per
+    person, kind and day, so that a job that runs twice, or two workers at once, send it once.
+    """
+
+    class Kind(models.TextChoices):
+        TODOS = "todos", _("To-dos due or overdue")
+        FOLLOWUP = "followup", _("Follow-up of a note taker's meetings")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nudge_digests")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    # The person's own calendar day (to-dos), or the Monday of the week (follow-up).
+    on_date = models.DateField(_("for the day"))
+    # Who inserted it: a job finds the rows it claimed by this, among those another job got first.
+    claim = models.UUIDField(editable=False)
+    # What it named: the to-do ids with their reason ({"12": "overdue"}), for operators and tests.
+    todos = models.JSONField(_("to-dos"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("nudge")
+        verbose_name_plural = _("nudges")
+        ordering = ["-on_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "on_date"], name="tasks_nudgedigest_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.on_date}"

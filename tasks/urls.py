@@ -28,6 +28,7 @@ personal_patterns = [
     path("todos/<int:pk>/done/", views.my_todo_done, name="my_todo_done"),
     path("todos/<int:pk>/reopen/", views.my_todo_reopen, name="my_todo_reopen"),
     path("todos/done/<str:token>/", views.todo_link, name="todo_link"),
+    path("unsubscribe/<str:token>/", views.nudges_unsubscribe, name="nudges_unsubscribe"),
 ]
 
 urlpatterns = [

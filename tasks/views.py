@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from alliances import versions
@@ -30,7 +31,7 @@ from alliances.pages import cached_alliance_page, datetime_text, list_page, rend
 from meetings.models import Meeting
 from roundtable import page_cache
 from roundtable.http import AuthenticatedHttpRequest
-from tasks import links, services
+from tasks import links, nudges, services
 from tasks.forms import TodoDropForm, TodoEditForm, TodoForm, TodoUpdateForm
 from tasks.models import Todo, TodoUpdate
 from tasks.pages import (
@@ -534,3 +535,27 @@ def todo_link(request: HttpRequest, token: str) -> HttpResponse:
     }
     return render(request, "tasks/todo_link.html", page)
     return render(request, "tasks/todo_link.html", context)
+
+
+# --- The one-click "stop these emails" link of every nudge ------------------------------------------------
+
+
+# csrf_exempt: mail providers send the RFC 8058 one-click POST ("List-Unsubscribe=One-Click") without a
+# cookie or a CSRF token; the signed token in the URL is the credential, and all it can do is turn nudges off.
+@csrf_exempt
+@login_not_required
+def nudges_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every nudge email: the GET shows one button (mail scanners open links), the POST stops them."""
+    user, expired = nudges.user_for_unsubscribe(token)
+    if user is None:
+        context = {"expired": expired, "next": reverse("accounts:profile")}
+        return render(request, "tasks/nudges_unsubscribe_invalid.html", context, status=410 if expired else 400)
+    if not request.user.is_authenticated and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        translation.activate(user.language)
+        request.LANGUAGE_CODE = user.language
+    if request.method == "POST":
+        nudges.nudges_turn_off(user=user)
+        return render(request, "tasks/nudges_unsubscribe_done.html", {"profile_url": reverse("accounts:profile")})
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    return render(request, "tasks/nudges_unsubscribe.html", {"email": user.email, "enabled": user.nudges_enabled})
