@@ -18,7 +18,7 @@ from alliances import services
 from alliances.tests.factories import AllianceFactory, InvitationFactory, MemberFactory
 from meetings import attendance, round_robins, run, steps
 from meetings import services as meeting_services
-from meetings.models import AgendaItem, Decision, Proposal, Stance
+from meetings.models import AgendaItem, Decision, Meeting, Proposal, RoundRobin, Stance
 from meetings.tests.factories import AgendaItemFactory, MeetingFactory
 from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory, MessageFactory
@@ -119,6 +119,12 @@ def _run_to_the_evaluation_round(data) -> None:
     while meeting.current_step != steps.LAST:
         meeting = run.go_to_next_step(meeting=meeting, by=steward)
     round_robins.start_round_robin(meeting=meeting, by=steward, evaluation=True, turn_seconds=120)
+
+
+def _end_the_meeting(data) -> None:
+    meeting, steward = data["meeting"], data["alliance"].members.get(user=data["steward"])
+    round_robins.end_round_robin(round_robin=RoundRobin.objects.get(meeting=meeting, ended_at=None), by=steward)
+    run.end_meeting(meeting=Meeting.objects.get(pk=meeting.pk), by=steward)
 
 
 def _visitor_pages(data) -> list[str]:
@@ -228,6 +234,17 @@ def test_every_page_passes_axe(browser, site, data, viewport):
         page.goto(f"{site.url}{path}")
         expect(page.locator("[data-until]").first).to_be_visible()
         problems[f"{path} (round robin)"] = _violations(page)
+    # The notes once the meeting has ended: the draft with its Send button, then sent with the amendment
+    # form, and the print page.
+    _end_the_meeting(data)
+    notes = f"/alliances/barrio-readers/meetings/{data['meeting'].pk}/notes/"
+    page.goto(f"{site.url}{notes}")
+    problems[f"{notes} (draft)"] = _violations(page)
+    page.get_by_role("button", name="Send notes").click()
+    expect(page.get_by_role("heading", name="Amend the notes")).to_be_visible()
+    problems[f"{notes} (sent)"] = _violations(page)
+    page.goto(f"{site.url}{notes}print/")
+    problems[f"{notes}print/"] = _violations(page)
     context.close()
 
     report = [f"{path}: {problem}" for path, found in problems.items() for problem in found]
