@@ -112,7 +112,7 @@ def digest_candidates(*, now: datetime) -> list[int]:
     in_morning = Q()
     for day, zones in days.items():
         sent = NudgeDigest.objects.filter(user=OuterRef("pk"), kind=NudgeDigest.Kind.TODOS, on_date=day)
-        in_morning |= Q(time_zone__in=zones) & ~Exists(sent)
+        in_morning |= Q(~Exists(sent), time_zone__in=zones)
     latest_due = max(days) + timedelta(days=NUDGE_DAYS_BEFORE_MAX)
     owns = _open_todos_of_members().filter(owner__user=OuterRef("pk"), due_on__lte=latest_due)
     return list(_nudged_people().filter(in_morning, Exists(owns)).order_by("pk").values_list("pk", flat=True))
