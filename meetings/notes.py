@@ -142,11 +142,6 @@ class Notes:
         return [item for item in self.items if item.decision_text]
 
     @property
-    def todos_without_item(self) -> list[TodoLine]:
-        items = {item.pk for item in self.items}
-        return [line for line in self.todos if line.todo.item_id not in items]
-
-    @property
     def ratings(self) -> list[int]:
         return [t.rating for t in self.takeaways if t.rating is not None]
 
@@ -183,9 +178,9 @@ def notes_build(meeting: Meeting) -> Notes:
     roll = list(
         Attendance.objects.filter(meeting=meeting).select_related("member__user").order_by("member__joined_at", "pk")
     )
-    lines = {status: [] for status in Attendance.Status.values}  # type: dict[str, list[AttendanceLine]]
-    for row in roll:
-        lines[row.status].append(AttendanceLine(row.member_id, _name(row.member), row.status, row.arrived_at))
+    lines: dict[str, list[AttendanceLine]] = {status: [] for status in Attendance.Status.values}
+    for mark in roll:
+        lines[mark.status].append(AttendanceLine(mark.member_id, _name(mark.member), mark.status, mark.arrived_at))
 
     review = consensus.review(meeting)
     reviewed = {row.item.pk: row for row in review.items}
@@ -322,6 +317,11 @@ def _record_calendar_holders(following: Meeting, members: list[Member]) -> None:
     Meeting.objects.filter(pk=following.pk).update(agenda_sent_snapshot=snapshot)
 
 
+def _user_pk(address: Address) -> int:
+    # Every recipient here is a member's account (Address.for_user): its user is always set.
+    return address.user.pk if address.user is not None else 0
+
+
 @transaction.atomic
 def notes_send(*, meeting: Meeting, by: Member, now: datetime | None = None) -> Meeting:
     """Email the notes of an ended meeting to every active member, once; from then on they are final."""
@@ -341,7 +341,7 @@ def notes_send(*, meeting: Meeting, by: Member, now: datetime | None = None) -> 
         template="notes",
         recipients=[Address.for_user(m.user) for m in members],
         context={"notes": notes, **_urls(meeting, notes.alliance)},
-        context_for=lambda address: {"concerns": reader_concerns(notes, by_user[address.user.pk])},
+        context_for=lambda address: {"concerns": reader_concerns(notes, by_user[_user_pk(address)])},
         scope=notes.alliance.mail_scope,
         reply_to=meeting.note_taker.user.email if meeting.note_taker is not None else "",
         key=f"meetings.notes:{meeting.pk}",
