@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tasks.models import Todo, TodoUpdate
+from tasks.models import NudgeDigest, Todo, TodoUpdate
 
 
 class TodoUpdateInline(admin.TabularInline):
@@ -21,3 +21,19 @@ class TodoAdmin(admin.ModelAdmin):
     # meeting's live pages up to date: the admin shows the version and does not change it.
     readonly_fields = ["version", "created_at", "updated_at", "done_at"]
     inlines = [TodoUpdateInline]
+
+
+@admin.register(NudgeDigest)
+class NudgeDigestAdmin(admin.ModelAdmin):
+    """Who was nudged on which day, and for which to-dos: read only, each row is the claim of a sent email."""
+
+    list_display = ["user", "kind", "on_date", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__email", "user__display_name"]
+    date_hierarchy = "on_date"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -556,6 +556,6 @@ def nudges_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         nudges.nudges_turn_off(user=user)
         return render(request, "tasks/nudges_unsubscribe_done.html", {"profile_url": reverse("accounts:profile")})
-    if request.method != "GET":
-        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
     return render(request, "tasks/nudges_unsubscribe.html", {"email": user.email, "enabled": user.nudges_enabled})

@@ -363,6 +363,8 @@ def test_opening_the_unsubscribe_link_changes_nothing_and_shows_one_button(clien
     assert "Stop these emails" in page
     assert member_user.email in page
     assert '<form method="post">' in page
+    assert client.head(unsubscribe_url).status_code == 200  # a mail scanner's HEAD, too
+    assert client.put(unsubscribe_url).status_code == 405
     member_user.refresh_from_db()
     assert member_user.nudges_enabled
 
