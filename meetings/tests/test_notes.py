@@ -468,3 +468,32 @@ def test_an_open_to_do_of_another_alliance_is_not_reviewed(held):
     todos.capture_todo(alliance=other.alliance, text="Elsewhere", owner=other, by=other, now=T0)
 
     assert "Elsewhere" not in [row.title for row in agenda.open_todos(held.following)]
+
+
+def test_without_a_next_meeting_the_notes_carry_no_calendar_invitation(
+    held, django_capture_on_commit_callbacks, mailoutbox
+):
+    Meeting.objects.filter(pk=held.meeting.pk).update(next_meeting=None)
+
+    _send(held, django_capture_on_commit_callbacks)
+
+    email = email_to(mailoutbox, "cy@example.org")
+    assert not [a for a in email.alternatives if a.mimetype.startswith("text/calendar")]
+    assert not email.attachments
+    assert "The next meeting was not set at this meeting." in email.body
+
+
+def test_the_ended_meetings_page_links_to_its_notes_and_the_export_names_the_readers_zone(
+    client, held, django_capture_on_commit_callbacks, page_cache_off
+):
+    _send(held, django_capture_on_commit_callbacks)
+    held.cy.user.time_zone = "America/Puerto_Rico"
+    held.cy.user.save(update_fields=["time_zone"])
+    client.force_login(held.cy.user)
+
+    page = client.get(held.meeting.get_absolute_url()).content.decode()
+    text = _page(client, held, held.cy, "notes_markdown").content.decode()
+
+    assert reverse("meetings:notes_detail", args=[held.table.alliance.slug, held.meeting.pk]) in page
+    assert "March 10, 2027, 1 p.m." in text.split("\n")[2]
+    assert "Puerto Rico" in text.split("\n")[2]
