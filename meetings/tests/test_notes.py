@@ -43,6 +43,9 @@ class Held:
     def cy(self) -> Member:  # did not come: absent
         return self.table.others[2]
 
+    def others_member(self, n: int) -> Member:
+        return self.table.others[n % len(self.table.others)]
+
 
 def _hold(alliance) -> Held:
     """A meeting held through the real services: an apology, an absence, a round robin with a pass, a
@@ -497,3 +500,27 @@ def test_the_ended_meetings_page_links_to_its_notes_and_the_export_names_the_rea
     assert reverse("meetings:notes_detail", args=[held.table.alliance.slug, held.meeting.pk]) in page
     assert "March 10, 2027, 1 p.m." in text.split("\n")[2]
     assert "Puerto Rico" in text.split("\n")[2]
+
+
+def test_the_notes_page_takes_as_many_queries_for_many_to_dos_and_turns_as_for_few(
+    client, held, page_cache_off, django_assert_max_num_queries
+):
+    client.force_login(held.table.note_taker.user)
+    url = reverse("meetings:notes_detail", args=[held.table.alliance.slug, held.meeting.pk])
+    # Session, user, membership, meeting, the notes' twelve reads (meetings/notes.py), and so on.
+    with django_assert_max_num_queries(16):
+        assert client.get(url).status_code == 200
+    for n in range(10):
+        Todo.objects.create(
+            alliance=held.table.alliance,
+            meeting=held.meeting,
+            item=held.table.decision,
+            text=f"More {n}",
+            owner=held.others_member(n),
+            due_on=T0.date(),
+        )
+
+    with django_assert_max_num_queries(16):
+        page = client.get(url).content.decode()
+
+    assert "More 9" in page
