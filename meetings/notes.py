@@ -334,6 +334,7 @@ def notes_send(*, meeting: Meeting, by: Member, now: datetime | None = None) -> 
     if meeting.notes_sent_at is not None:
         raise MeetingError(_("The notes were sent already: record an amendment to correct them."))
     notes = notes_build(meeting)
+    notes.meeting.notes_sent_at = now  # the copies are the notes as sent, not the draft
     members = _active_members(meeting)
     by_user = {m.user_id: m for m in members}
     invitation = _invitation_for(notes)

@@ -242,6 +242,7 @@ def test_each_copy_opens_with_the_readers_own_to_dos_and_for_the_absent_the_deci
     assert "Ask the bakery" in cy_opening
     assert "You were not at this meeting." in cy_opening
     assert "Decided without you:\n- Summer reading fair: Hold the fair on 12 June." in cy_opening
+    assert "Draft" not in ann
     assert "You sent apologies for this meeting." in ben
     assert "Your to-dos" not in ben
     html = email_to(mailoutbox, held.ann.user.email).alternatives[0].content
@@ -507,7 +508,7 @@ def test_the_notes_page_takes_as_many_queries_for_many_to_dos_and_turns_as_for_f
 ):
     client.force_login(held.table.note_taker.user)
     url = reverse("meetings:notes_detail", args=[held.table.alliance.slug, held.meeting.pk])
-    # Session, user, membership, meeting, the notes' twelve reads (meetings/notes.py), and so on.
+    # Session, user, membership, meeting, and the notes' twelve reads (meetings/notes.py).
     with django_assert_max_num_queries(16):
         assert client.get(url).status_code == 200
     for n in range(10):
