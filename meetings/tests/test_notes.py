@@ -9,6 +9,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from alliances import services as alliance_services
 from alliances.models import Member
 from alliances.tests.factories import MemberFactory
 from meetings import agenda, consensus, jobs, next_meeting, notes, round_robins, run, services, steps, texts
@@ -525,3 +526,27 @@ def test_the_notes_page_takes_as_many_queries_for_many_to_dos_and_turns_as_for_f
         page = client.get(url).content.decode()
 
     assert "More 9" in page
+
+
+def test_whoever_got_the_next_meetings_invitation_with_the_notes_gets_its_cancellation(
+    held, django_capture_on_commit_callbacks, mailoutbox
+):
+    _send(held, django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.meeting_cancel(meeting=held.following, by=held.table.steward)
+
+    assert sorted(parseaddr(e.to[0])[1] for e in mailoutbox) == sorted(m.user.email for m in held.table.everyone)
+    assert event_of(calendar_part(email_to(mailoutbox, "cy@example.org")))["status"] == "CANCELLED"
+
+
+def test_a_note_taker_who_left_is_replaced_by_the_stewards_in_the_reminder(
+    held, mailoutbox, django_capture_on_commit_callbacks
+):
+    alliance_services.member_deactivate(member=held.table.note_taker, by=held.table.steward.user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notes.meeting_remind_notes(meeting_id=held.meeting.pk, now=ENDED + timedelta(days=2)) is True
+
+    assert [parseaddr(e.to[0])[1] for e in mailoutbox] == [held.table.steward.user.email]
