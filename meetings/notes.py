@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -400,16 +400,15 @@ def notes_amend(
 
 
 def meetings_due_notes_reminder(*, now: datetime) -> list[int]:
-    """The ended meetings whose notes are unsent and whose next reminder is due now."""
-    due = [{"notes_reminder_count": stage, "ended_at__lte": now - delay} for stage, delay in enumerate(REMINDER_DELAYS)]
-    query = Meeting.objects.none()
-    for lookup in due:
-        query |= Meeting.objects.filter(**lookup)
+    """The ended meetings whose notes are unsent and whose next reminder is due now (a partial index)."""
+    due = Q()
+    for stage, delay in enumerate(REMINDER_DELAYS):
+        due |= Q(notes_reminder_count=stage, ended_at__lte=now - delay)
     return list(
         Meeting.objects.filter(
             status=Meeting.Status.ENDED, notes_sent_at__isnull=True, ended_at__gt=now - REMINDER_WINDOW
         )
-        .filter(pk__in=query.values("pk"))
+        .filter(due)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
