@@ -24,6 +24,7 @@ from outbox.models import Delivery
 from outbox.tests.factories import DeliveryFactory, MessageFactory
 from tasks import services as todo_services
 from tasks.links import done_token
+from tasks.nudges import unsubscribe_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -92,6 +93,7 @@ def data(db):
         "todo": todo,
         "todo_link": f"/todos/done/{done_token(todo)}/",
         "used_link": f"/todos/done/{done_token(done)}/",
+        "unsubscribe": f"/unsubscribe/{unsubscribe_token(steward)}/",
         "steward": steward,
         "alliance": alliance,
         "norm": norm,
@@ -140,6 +142,9 @@ def _visitor_pages(data) -> list[str]:
         data["todo_link"],
         data["used_link"],
         "/todos/done/not-a-real-token/",
+        # The "stop these emails" link of every nudge: its page, and a broken one.
+        data["unsubscribe"],
+        "/unsubscribe/not-a-real-token/",
     ]
 
 
