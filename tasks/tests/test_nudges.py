@@ -79,6 +79,18 @@ def test_madrid_and_mexico_city_each_get_one_digest_in_their_own_morning(
     assert NudgeDigest.objects.filter(kind=NudgeDigest.Kind.TODOS).count() == 2
 
 
+def test_someone_whose_stored_zone_is_unknown_gets_the_digest_in_the_utc_morning(
+    alliance, django_capture_on_commit_callbacks, mailoutbox
+):
+    member = person(alliance, zone="Atlantis/Capital")  # saved before zones were checked, or since removed
+    TodoFactory(alliance=alliance, owner=member, due_on=DAY)
+
+    run_job(MADRID_MORNING, django_capture_on_commit_callbacks)  # 07:05 UTC: not yet
+    assert mailoutbox == []
+    run_job(datetime(2027, 1, 12, 8, 5, tzinfo=UTC), django_capture_on_commit_callbacks)
+    assert len(mailoutbox) == 1
+
+
 def test_the_digest_names_every_to_do_due_across_alliances_each_with_its_one_click_link(
     alliance, django_capture_on_commit_callbacks, mailoutbox
 ):
