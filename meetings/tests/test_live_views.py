@@ -294,6 +294,28 @@ def test_the_note_taker_marks_a_late_arrival_present(client, table):
     assert "Ann: Present." in _messages(response)
 
 
+def test_the_polled_state_tells_the_attendance_panel_who_arrived_late(client, table):
+    ann = table.others[0]
+    start(table, present=[table.facilitator, table.note_taker], now=timezone.now())
+    go_to(table, "reflection", now=timezone.now())
+    client.force_login(table.note_taker.user)
+    before = client.get(_url(table, "live_state")).content.decode()
+
+    client.post(_url(table, "live_attendance"), {"mark": f"{ann.pk}:present"})
+    after = client.get(_url(table, "live_state")).content.decode()
+    page = client.get(_url(table, "live_detail")).content.decode()
+
+    # live.js shows the row's "arrived late" badge from this list, without a reload.
+    assert 'data-attendance-late="[]"' in before
+    assert f'data-attendance-late="[{ann.pk}]"' in after
+    assert re.search(rf'data-attendance-row="{ann.pk}".*?<span [^>]*data-attendance-late>arrived late', page, re.S)
+    on_time = re.search(
+        rf'data-attendance-row="{table.note_taker.pk}".*?<span [^>]*data-attendance-late([^>]*)>', page, re.S
+    )
+    assert on_time
+    assert "hidden" in on_time.group(1)
+
+
 def test_apologies_show_as_excused_in_the_attendance_panel(client, table):
     from meetings.tests.factories import ApologyFactory
 

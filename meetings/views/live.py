@@ -396,9 +396,10 @@ def _live_state_response(request: HttpRequest, slug: str, pk: int, *, screen: bo
     can_drive = not screen and run.may_drive(meeting, member)
     context = _state_context(member, meeting, state, can_drive=can_drive, screen=screen)
     if not screen and run.may_mark_attendance(meeting, member):
-        # Only the marks: the attendance panel's rows (and their names) are on the page already.
-        marks = Attendance.objects.filter(meeting=meeting).values_list("member_id", "status")
-        context["attendance_json"] = json.dumps(dict(marks))
+        # Only the marks and who arrived late: the attendance panel's rows (and their names) are on the page.
+        marks = list(Attendance.objects.filter(meeting=meeting).values_list("member_id", "status", "arrived_at"))
+        context["attendance_json"] = json.dumps({member_id: status for member_id, status, _at in marks})
+        context["attendance_late_json"] = json.dumps([member_id for member_id, _status, at in marks if at])
     return render(request, "meetings/_live_state.html", {**context, "alliance": member.alliance})
 
 

@@ -105,8 +105,13 @@
     }
     if (root.dataset.attendance) {
       const marks = JSON.parse(root.dataset.attendance);
+      const late = JSON.parse(root.dataset.attendanceLate || "[]").map(String);
       for (const row of document.querySelectorAll("[data-attendance-row]")) {
         const status = marks[row.dataset.attendanceRow] || "";
+        const badge = row.querySelector("[data-attendance-late]");
+        if (badge) {
+          badge.hidden = !late.includes(row.dataset.attendanceRow);
+        }
         for (const button of row.querySelectorAll("button[name=mark]")) {
           const pressed = button.value.endsWith(`:${status}`);
           button.setAttribute("aria-pressed", pressed ? "true" : "false");

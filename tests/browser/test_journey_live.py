@@ -163,6 +163,9 @@ def test_the_demo_meeting_is_run_from_start_to_end_on_four_screens(site, screens
     expect(shown.locator("blockquote")).to_have_text(reflection.text)
     expect(shown.locator("figcaption")).to_have_text(reflection.source)
     mark_present(late)
+    # The facilitator's attendance panel, never reloaded, says who arrived late (and only them).
+    expect(fac.locator(f'[data-attendance-row="{late.pk}"] [data-attendance-late]')).to_be_visible(timeout=WITHIN_MS)
+    expect(fac.locator(f'[data-attendance-row="{participant.pk}"] [data-attendance-late]')).to_be_hidden()
 
     next_step("Agenda review")
     titles = list(meeting.items.order_by("position").values_list("title", flat=True))
