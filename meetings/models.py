@@ -36,7 +36,9 @@ class MeetingQuerySet(models.QuerySet):
         return self.exclude(status=Meeting.Status.CANCELLED)
 
     def upcoming(self, now: datetime | None = None) -> "MeetingQuerySet":
-        return self.active().filter(starts_at__gte=now or timezone.now()).order_by("starts_at")
+        """Meetings still to be held: scheduled from `now` on. A meeting started before its scheduled time
+        (groups may begin early, meetings/run.py) is no longer upcoming, nor once it has ended."""
+        return self.filter(status=Meeting.Status.SCHEDULED, starts_at__gte=now or timezone.now()).order_by("starts_at")
 
     def past(self, now: datetime | None = None) -> "MeetingQuerySet":
         return self.filter(starts_at__lt=now or timezone.now()).order_by("-starts_at")

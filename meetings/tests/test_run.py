@@ -7,13 +7,14 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.db import connections
+from django.urls import reverse
 from django.utils import timezone
 
 from alliances.tests.factories import AllianceFactory, MemberFactory
-from meetings import consensus, live, round_robins, run, services, steps
+from meetings import consensus, live, round_robins, run, sending, services, steps
 from meetings.models import AgendaItem, AgendaSegment, Attendance, Decision, Meeting, Proposal, StepTime
 from meetings.services import MeetingError
-from meetings.tests.factories import AgendaItemFactory, ApologyFactory
+from meetings.tests.factories import AgendaItemFactory, ApologyFactory, MeetingFactory
 from meetings.tests.run_helpers import T0, go_to, round_table, start
 
 pytestmark = pytest.mark.django_db
@@ -314,6 +315,33 @@ def test_the_meeting_ends_only_from_its_closing_evaluation(table):
         run.go_to_previous_step(meeting=ended, by=table.facilitator, now=T0)
     with pytest.raises(MeetingError, match="already started"):
         run.start_meeting(meeting=ended, by=table.facilitator, now=T0)
+
+
+def test_a_meeting_held_before_its_scheduled_time_is_no_longer_the_next_meeting(client, table):
+    """Groups may begin early. Once started, and once ended, the meeting is not "upcoming" any more: the
+    alliance's page shows the one after it, and its facilitator is not reminded to send its agenda."""
+    following = MeetingFactory(
+        alliance=table.alliance,
+        starts_at=T0 + timedelta(weeks=4),
+        facilitator=table.others[0],
+        note_taker=table.others[1],
+    )
+    early = T0 - timedelta(days=2)
+    upcoming = Meeting.objects.for_alliance(table.alliance).upcoming
+    assert list(upcoming(early)) == [table.meeting, following]
+    assert table.meeting.pk in sending.meetings_due_agenda_reminder(now=early)
+
+    start(table, now=early)
+    assert list(upcoming(early)) == [following]
+    _defer(table.decision)
+    go_to(table, steps.LAST, now=early)
+    run.end_meeting(meeting=table.meeting, by=table.facilitator, now=early + timedelta(minutes=80))
+
+    assert list(upcoming(early + timedelta(minutes=80))) == [following]
+    assert table.meeting.pk not in sending.meetings_due_agenda_reminder(now=early + timedelta(minutes=80))
+    client.force_login(table.others[2].user)
+    page = client.get(reverse("alliances:alliance_detail", kwargs={"slug": table.alliance.slug})).content.decode()
+    assert "Facilitator: Ann · Note taker: Ben" in page
 
 
 def test_a_plain_member_cannot_end_the_meeting(table):
