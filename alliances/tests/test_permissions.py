@@ -257,20 +257,6 @@ def test_the_calendar_feed_opens_to_its_token_alone_without_signing_in(client, a
     assert client.get(reverse("calendar_feed", args=["x" * 44])).status_code == 404
 
 
-def test_the_calendar_feed_opens_to_its_token_alone_without_signing_in(client, alliance, member_user, outsider):
-    """/calendar/<token>.ics: the token is the credential (meetings/feed.py), a session opens no other feed;
-    replacing the token is the signed-in person's own POST."""
-    feed = reverse("calendar_feed", args=[member_user.calendar_token])
-    with_another_key = reverse("calendar_feed", args=[outsider.calendar_key + member_user.calendar_secret])
-    replace = reverse("accounts:calendar_link_replace")
-
-    assert client.get(feed).status_code == 200
-    assert client.post(replace).status_code == 302  # to sign in
-    client.force_login(outsider)
-    assert client.get(with_another_key).status_code == 404
-    assert client.get(reverse("calendar_feed", args=["x" * 44])).status_code == 404
-
-
 def test_a_reader_with_no_alliance_sees_no_alliance_in_their_list(client, alliance, outsider):
     client.force_login(outsider)
 
