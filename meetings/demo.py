@@ -7,9 +7,14 @@ so that its times hang together: started at its starting time, each step a few m
 It shows a newcomer what a finished meeting holds: attendance with an apology and a late arrival, a round
 robin with a pass, discussion notes, a proposal blocked and amended to consensus with a stand-aside, two
 to-dos, the next meeting set with the rotation's roles, and the closing takeaways with their ratings.
+
+The earlier meetings leave a history worth reading: a decision at each (in English and in Spanish, as the
+alliance speaks both), so that the decision log has something to find, and to-dos in every state since
+(done, dropped with a reason, open and overdue, one with progress updates). Every set of notes is sent.
 """
 
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import F
@@ -36,12 +41,15 @@ from meetings.models import (
     AgendaItem,
     AgendaSegment,
     Attendance,
+    Decision,
     Meeting,
+    Proposal,
     Reflection,
     Stance,
 )
 from meetings.scheduling import local_to_utc, next_slot
 from tasks import services as todos
+from tasks.models import Todo
 
 # The meetings held, the last of them run through the whole run of show; a month apart.
 PAST_MEETINGS = 6
@@ -93,6 +101,70 @@ TAKEAWAYS = [
     ("A bit long on the first item, but a clear decision.", 4),
 ]
 LATE_TAKEAWAY = ("I came late and still felt part of it: thank you.", 4)
+# The earlier meetings' decisions, oldest first: (item, decision, who stood aside and why).
+EARLIER_DECISIONS = [
+    (
+        "Reading buddies: how we pair them",
+        "Reading buddies are paired by the language the family speaks at home; each pair meets once a week "
+        "at the school library.",
+        "",
+    ),
+    (
+        "Libros en español para la biblioteca",
+        "Compramos cuarenta libros ilustrados en español para la biblioteca escolar con el dinero de la "
+        "feria del libro.",
+        "",
+    ),
+    (
+        "Summer reading challenge",
+        "The summer reading challenge runs from June to August; every child who reads ten books chooses a "
+        "book of their own to keep.",
+        "Ten books is a lot for the little ones; I would have said five, but I won't stand in the way.",
+    ),
+    (
+        "La hora del cuento",
+        "La hora del cuento será los sábados a las 10:00 en la Biblioteca Municipal, en español y en inglés, "
+        "con voluntarios de la clínica.",
+        "",
+    ),
+    (
+        "Book drive at the clinic",
+        "We hold a book drive at the Barrio Health Clinic this spring; the clinic keeps a shelf of donated "
+        "books in its waiting room for the families.",
+        "",
+    ),
+]
+
+
+class EarlierTodo(NamedTuple):
+    """A to-do of the meeting before the latest, and what became of it since."""
+
+    text: str
+    owner_at: int  # the owner's position among the members
+    due_after: int  # days after the meeting
+    done_after: int | None = None  # days after the meeting it was done
+    drop_reason: str = ""  # dropped three days before it was due, for this reason
+    updates: tuple[tuple[int, str], ...] = ()  # progress updates: (days after the meeting, text)
+
+
+EARLIER_TODOS = [
+    EarlierTodo("Print the reading buddies' sign-up sheets in English and Spanish", 2, 7, done_after=5),
+    EarlierTodo(
+        "Ask the city's arts fund for money for the challenge's prizes",
+        3,
+        14,
+        drop_reason="The arts fund closed its spring round early; we will apply in the autumn round.",
+    ),
+    EarlierTodo(
+        "Order the Spanish picture books from the bookshop on Calle Loíza",
+        4,
+        56,
+        updates=(
+            (10, "Called the bookshop: 32 of the 40 books are in stock."),
+            (24, "The other 8 are on back order; the bookshop expects them any day now."),
+        ),
+    ),
+]
 REFLECTION = (
     "quote",
     "Children are made readers on the laps of their parents.",
@@ -104,6 +176,7 @@ def demo_meetings(*, alliance: Alliance) -> None:
     """The meetings held (the latest run through the run of show) and the next one. Nothing twice."""
     if Meeting.objects.for_alliance(alliance).exists():
         _send_notes(alliance)  # a demo seeded before the notes existed gets them too
+        _earlier_history(alliance)  # and the decisions and to-dos of its earlier meetings
         return
     # The charter's logistics (usual day, time, cadence) as saved, whatever copy the caller holds.
     alliance.refresh_from_db()
@@ -116,8 +189,92 @@ def demo_meetings(*, alliance: Alliance) -> None:
     for day in days[:-1]:
         meeting = _held_meeting(alliance, members, steward, day, start, turns)
         turns.append(rotation.Turn(meeting.starts_at, meeting.facilitator_id, meeting.note_taker_id))
+    _earlier_history(alliance)
     latest = _held_meeting(alliance, members, steward, days[-1], start, turns, ended=False)
     _run_the_meeting(alliance, latest, members, steward, now=now)
+
+
+def _earlier_history(alliance: Alliance) -> None:
+    """A decision at each earlier meeting, and the to-dos of the one before the latest. Nothing twice."""
+    earlier = list(
+        Meeting.objects.for_alliance(alliance)
+        .filter(status=Meeting.Status.ENDED, notes_sent_at__isnull=False, items__isnull=True)
+        .order_by("starts_at")
+    )[-len(EARLIER_DECISIONS) :]
+    if not earlier or Decision.objects.filter(meeting__in=earlier).exists():
+        return
+    members = list(Member.objects.active().filter(alliance=alliance).order_by("joined_at", "pk"))
+    for meeting, (title, text, aside) in zip(earlier, EARLIER_DECISIONS[-len(earlier) :], strict=True):
+        item = _earlier_decision(meeting, members, title, text, aside)
+    _earlier_todos(alliance, earlier[-1], item, members)
+
+
+def _earlier_decision(meeting: Meeting, members: list[Member], title: str, text: str, aside: str) -> AgendaItem:
+    """A decision item of an earlier meeting, decided by consensus at its first proposal."""
+    facilitator = next((m for m in members if m.pk == meeting.facilitator_id), members[0])
+    writer = next((m for m in members if m.pk == meeting.note_taker_id), members[0])
+    decided_at = meeting.starts_at + timedelta(minutes=40)
+    item = AgendaItem.objects.create(
+        meeting=meeting,
+        title=title,
+        kind=AgendaItem.Kind.DECISION,
+        minutes=20,
+        position=1,
+        presenter=facilitator,
+        proposed_by=facilitator,
+        decided_by=facilitator,
+        created_at=meeting.starts_at - timedelta(days=7),
+    )
+    proposal = Proposal.objects.create(
+        item=item,
+        number=1,
+        text=text,
+        outcome=Proposal.Outcome.CONSENSUS,
+        written_by=writer,
+        created_at=decided_at - timedelta(minutes=10),
+        resolved_at=decided_at,
+    )
+    aside_member = members[-1] if aside else None
+    Stance.objects.bulk_create(
+        Stance(
+            proposal=proposal,
+            member=member,
+            kind=Stance.Kind.STAND_ASIDE if member == aside_member else Stance.Kind.AGREE,
+            reason=aside if member == aside_member else "",
+            recorded_by=writer,
+            recorded_at=decided_at - timedelta(minutes=5),
+        )
+        for member in members
+    )
+    Decision.objects.create(
+        alliance=meeting.alliance, meeting=meeting, item=item, proposal=proposal, text=text, decided_at=decided_at
+    )
+    return item
+
+
+def _earlier_todos(alliance: Alliance, meeting: Meeting, item: AgendaItem, members: list[Member]) -> None:
+    """The to-dos of `meeting` (written as captured there), and what became of each since, by its owner."""
+    for planned in EARLIER_TODOS:
+        owner = members[planned.owner_at % len(members)]
+        captured_at = meeting.starts_at + timedelta(minutes=50)
+        todo = Todo.objects.create(
+            alliance=alliance,
+            meeting=meeting,
+            item=item,
+            text=planned.text,
+            owner=owner,
+            due_on=(meeting.starts_at + timedelta(days=planned.due_after)).date(),
+            created_by=next((m for m in members if m.pk == meeting.note_taker_id), owner),
+            created_at=captured_at,
+            updated_at=captured_at,
+        )
+        for days, text in planned.updates:
+            todos.add_update(todo=todo, text=text, by=owner, now=meeting.starts_at + timedelta(days=days))
+        if planned.done_after is not None:
+            todos.mark_done(todo=todo, by=owner, now=meeting.starts_at + timedelta(days=planned.done_after))
+        elif planned.drop_reason:
+            dropped_at = meeting.starts_at + timedelta(days=planned.due_after - 3)
+            todos.drop(todo=todo, reason=planned.drop_reason, by=owner, now=dropped_at)
 
 
 def _held_days(alliance: Alliance, now: datetime) -> list[date]:

@@ -20,7 +20,8 @@ from meetings.models import (
     Turn,
 )
 from outbox.models import Message
-from tasks.models import Todo
+from tasks.models import Todo, TodoUpdate
+from tasks.services import today_for
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +146,7 @@ def test_the_next_meeting_was_set_at_the_meeting_held_and_is_ready_to_start(demo
 
 
 def test_running_the_demo_again_adds_nothing(demo):
-    models = [Meeting, AgendaItem, Attendance, RoundRobin, Turn, Proposal, Stance, Decision, StepTime, Todo]
+    models = [Meeting, AgendaItem, Attendance, RoundRobin, Turn, Proposal, Stance, Decision, StepTime, Todo, TodoUpdate]
     before = {model: model.objects.count() for model in models}
     revisions = dict(Meeting.objects.values_list("pk", "revision"))
 
@@ -165,3 +166,45 @@ def test_the_notes_of_the_meeting_held_were_sent_to_every_member_once(demo):
     assert notes_message.deliveries.count() == demo.members.filter(is_active=True).count()
     call_command("seed_demo", stdout=StringIO())
     assert Message.objects.filter(template="notes").count() == 1
+
+
+def test_the_decision_log_holds_a_decision_of_every_meeting_held_in_english_and_in_spanish(demo, client):
+    held = Meeting.objects.for_alliance(demo).filter(status=Meeting.Status.ENDED)
+    decisions = list(Decision.objects.for_alliance(demo))
+
+    assert len(decisions) == held.count() == 6
+    assert {d.meeting_id for d in decisions} == set(held.values_list("pk", flat=True))
+    # Newest first: the latest meeting's decision, then the earlier ones, each decided at its meeting.
+    assert decisions[0].meeting_id == _held(demo).pk
+    assert all(d.meeting.starts_at < d.decided_at < d.meeting.ends_at for d in decisions)
+    assert all(d.proposal.outcome == Proposal.Outcome.CONSENSUS and d.text == d.proposal.text for d in decisions)
+    assert Stance.objects.filter(proposal__decision__in=decisions[1:], kind=Stance.Kind.STAND_ASIDE).count() == 1
+
+    client.force_login(demo.members.get(user__email="ben@example.org").user)
+    url = f"/alliances/{demo.slug}/decisions/"
+    found = client.get(url, {"q": "library"}).content.decode()
+    assert "each pair meets once a week at the school library" in found
+    assert "Book drive at the clinic" not in found
+    client.force_login(demo.members.get(user__email="ana@example.org").user)
+    found = client.get(url, {"q": "biblioteca"}).content.decode()
+    assert "Compramos cuarenta libros ilustrados" in found
+    assert "La hora del cuento será los sábados" in found
+
+
+def test_the_demo_has_to_dos_in_every_state(demo):
+    todos = Todo.objects.for_alliance(demo)
+    today = today_for(demo)
+    dropped, done = todos.get(status=Todo.Status.DROPPED), todos.filter(status=Todo.Status.DONE)
+
+    assert dropped.drop_reason
+    assert done.count() == 2
+    assert all(t.done_at < timezone.now() for t in done)
+    assert todos.overdue(today).exists()
+    # Open and not yet due, with two progress updates by its owner since the meeting.
+    going = todos.open().get(due_on__gte=today)
+    updates = list(going.updates.order_by("created_at"))
+    assert len(updates) == 2
+    assert all(going.meeting.ends_at < u.created_at < timezone.now() for u in updates)
+    assert {u.author_id for u in updates} == {going.owner_id}
+    # Every to-do came from a meeting held, owned by a member of the alliance.
+    assert all(t.meeting.status == Meeting.Status.ENDED and t.owner.alliance_id == demo.pk for t in todos)
