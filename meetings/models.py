@@ -41,7 +41,9 @@ class MeetingQuerySet(models.QuerySet):
         return self.filter(status=Meeting.Status.SCHEDULED, starts_at__gte=now or timezone.now()).order_by("starts_at")
 
     def past(self, now: datetime | None = None) -> "MeetingQuerySet":
-        return self.filter(starts_at__lt=now or timezone.now()).order_by("-starts_at")
+        """Meetings whose time has come, and those already started or held (even before their time)."""
+        held = models.Q(status__in=[Meeting.Status.IN_PROGRESS, Meeting.Status.ENDED])
+        return self.filter(models.Q(starts_at__lt=now or timezone.now()) | held).order_by("-starts_at")
 
     def awaiting_notes(self) -> "MeetingQuerySet":
         """Ended meetings whose notes have not been sent yet, most recently ended first."""

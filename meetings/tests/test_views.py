@@ -210,6 +210,24 @@ def test_the_facilitator_swaps_with_another_member(client, alliance, people, mee
     assert meeting.facilitator == people["mia"]
 
 
+def test_a_meeting_held_before_its_scheduled_time_is_listed_with_the_past_ones(client, alliance, member_user, meeting):
+    # Groups may begin early: this one started and ended an hour ago, though it was set for later.
+    now = timezone.now()
+    Meeting.objects.filter(pk=meeting.pk).update(
+        status=Meeting.Status.ENDED, started_at=now - timedelta(hours=2), ended_at=now - timedelta(hours=1)
+    )
+    client.force_login(member_user)
+
+    page = client.get(_url("meeting_list", alliance)).content.decode()
+    home = client.get(alliance.get_absolute_url()).content.decode()
+
+    assert page.index('id="past-heading"') < page.index(meeting.get_absolute_url())
+    assert page.count(meeting.get_absolute_url()) == 1
+    # Not the alliance's next meeting any more (its notes are awaited instead).
+    assert "No meeting is scheduled." in home
+    assert f'href="{meeting.get_absolute_url()}notes/"' in home
+
+
 def test_cancelling_shows_on_the_list_and_the_meeting_page(client, alliance, steward_user, meeting):
     client.force_login(steward_user)
 

@@ -87,7 +87,9 @@ def _meeting_list(request: HttpRequest, member: Member) -> HttpResponse:
     now = timezone.now()
     meetings = Meeting.objects.for_alliance(alliance).select_related("facilitator__user", "note_taker__user")
     # A cancelled meeting stays in the list, marked, so that nobody wonders where it went.
-    upcoming = list(meetings.filter(starts_at__gte=now).order_by("starts_at"))
+    # A meeting already started or held is past, even when it began before its scheduled time.
+    held = [Meeting.Status.IN_PROGRESS, Meeting.Status.ENDED]
+    upcoming = list(meetings.filter(starts_at__gte=now).exclude(status__in=held).order_by("starts_at"))
     past = list(meetings.past(now)[:PAST_MEETINGS_SHOWN])
     context = {
         "upcoming": _rows(upcoming, slug=alliance.slug),
