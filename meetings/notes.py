@@ -66,6 +66,15 @@ class Thought:
     passed: bool
     text: str
     rating: int | None = None
+    # How long they held the floor, "2:05" (minutes:seconds); empty when the turn was not timed.
+    spoke: str = ""
+
+
+def _spoke(turn: Turn) -> str:
+    if turn.passed or turn.started_at is None or turn.ended_at is None:
+        return ""
+    seconds = max(int((turn.ended_at - turn.started_at).total_seconds()), 0)
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -221,7 +230,9 @@ def notes_build(meeting: Meeting) -> Notes:
         )
         for robin in round_robins:
             if robin.item_id == item.pk:
-                row.thoughts += [Thought(_name(t.member), t.passed, t.thought) for t in robin.turns.all()]
+                row.thoughts += [
+                    Thought(_name(t.member), t.passed, t.thought, spoke=_spoke(t)) for t in robin.turns.all()
+                ]
         found = reviewed.get(item.pk)
         if found is not None:
             row.outcome, row.outcome_label, row.versions = found.outcome, found.outcome_label, found.versions

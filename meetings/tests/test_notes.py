@@ -128,6 +128,25 @@ def _page(client, held: Held, member: Member, name: str = "notes_detail"):
 # --- What the notes hold ---------------------------------------------------------------------------------
 
 
+def test_the_notes_show_how_long_each_speaker_held_the_floor(alliance):
+    table = round_table(alliance)
+    start(table, present=table.everyone)
+    meeting = go_to(table, steps.item_key(table.decision))
+    f = table.facilitator
+    robin = round_robins.start_round_robin(meeting=meeting, by=f, item=table.decision, now=T0)
+    moment = T0
+    for turn in robin.turns.order_by("position"):
+        moment += timedelta(seconds=65 + 60 * turn.position)
+        if turn.position == 1:
+            robin = round_robins.pass_turn(round_robin=robin, by=f, expected_position=turn.position, now=moment)
+        else:
+            robin = round_robins.next_speaker(round_robin=robin, by=f, expected_position=turn.position, now=moment)
+
+    thoughts = notes.notes_build(meeting).items[1].thoughts
+
+    assert [t.spoke for t in thoughts][:3] == ["1:05", "", "3:05"]
+
+
 def test_the_notes_hold_every_section_of_the_meeting(held, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         built = notes.notes_build(held.meeting)
