@@ -12,6 +12,7 @@
 (() => {
   const DEBOUNCE_MS = 800;
   const RETRY_MS = 5000;
+  const REFRESH_RETRY_MS = 2000;
   const PREFIX = "rt:draft:";
   const VERSION_HEADER = "X-Record-Version";
   const FALLBACK = {
@@ -517,6 +518,14 @@
 
   let refreshing = false;
   let refreshAgain = false;
+  let refreshRetry = null;
+
+  // The part shows an older revision than the live page above it (a refresh failed).
+  function behind() {
+    const live = document.getElementById("live-state");
+    const current = document.getElementById("record-step");
+    return Boolean(live && current) && Number(live.dataset.revision) > Number(current.dataset.revision);
+  }
 
   async function refresh() {
     const current = document.getElementById("record-step");
@@ -528,6 +537,8 @@
       return;
     }
     refreshing = true;
+    window.clearTimeout(refreshRetry);
+    let failed = false;
     try {
       const response = await fetch(current.dataset.recordUrl, {
         headers: { "HX-Request": "true" },
@@ -536,14 +547,22 @@
       });
       if (response.ok && !response.redirected) {
         merge(await response.text());
+      } else {
+        // A server error is asked again below; signed out (a redirect) or no longer a member (404): the
+        // live page says so and stops.
+        failed = response.status >= 500;
       }
     } catch (error) {
-      // Offline: the live page says so; the next change brings a fresh copy.
+      // Offline, or the server unreachable: asked again below (the live page says the connection is lost).
+      failed = true;
     } finally {
       refreshing = false;
       if (refreshAgain) {
         refreshAgain = false;
         refresh();
+      } else if (failed && behind()) {
+        // Nothing else would ask again until the meeting moves once more: the part would stay stale.
+        refreshRetry = window.setTimeout(refresh, REFRESH_RETRY_MS);
       }
     }
   }

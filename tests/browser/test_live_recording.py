@@ -294,3 +294,30 @@ def test_a_note_being_written_when_the_meeting_moves_on_stays_until_it_is_saved(
     item.refresh_from_db()
     assert item.discussion == "Saturdays need two volunteers."
     assert problems == []
+
+
+def test_a_refresh_of_the_recording_part_that_fails_is_asked_again(browser, site, on_the_item):
+    meeting, participant = on_the_item["meeting"], on_the_item["participant"]
+    round_robins.end_round_robin(round_robin=on_the_item["turn"].round_robin, by=on_the_item["facilitator"])
+    theirs, problems = _page(browser, site, participant)
+    theirs.goto(_live_url(site, meeting))
+    expect(theirs.locator("#record-consensus-heading")).to_be_visible()
+    refused: list[str] = []
+
+    def refuse_once(route) -> None:
+        if refused:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.fulfill(status=500, body="A passing server error")
+
+    theirs.route("**/record/", refuse_once)
+
+    consensus.write_proposal(item=on_the_item["item"], text="Open on Saturdays.", by=on_the_item["note_taker"])
+
+    # The page learnt of the proposal, its first fetch of the part failed, and it asked again by itself:
+    # without that, the part would wait for the meeting's next change to show the stance form.
+    expect(theirs.locator("#live-check-heading")).to_be_visible(timeout=2500)
+    expect(theirs.locator(f"#record-stance-form-{meeting.items.get().proposals.get().pk}")).to_be_visible(timeout=5000)
+    assert len(refused) == 1
+    assert problems == []
