@@ -361,16 +361,7 @@ def live_state_fragment(request: AuthenticatedHttpRequest, slug: str, pk: int) -
     kept per reader and revision (every viewer asks for it within a second of the change), so the second
     and later readers of a copy pay no more queries than the unchanged path.
     """
-    row = (
-        Meeting.objects.filter(
-            pk=pk,
-            alliance__slug=slug,
-            alliance__members__user=request.user,
-            alliance__members__is_active=True,
-        )
-        .values_list("revision", "alliance_id", "alliance__members__pk")
-        .first()
-    )
+    row = live.poll(meeting_pk=pk, slug=slug, user_id=request.user.pk)
     if row is None:
         raise Http404
     revision, alliance_id, member_pk = row
