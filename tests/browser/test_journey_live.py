@@ -95,10 +95,10 @@ class Screens:
     The test database, SQLite in memory shared by the live server's threads, refuses a write that meets
     another thread's read with "database table is locked" (a 500), where the real SQLite file (WAL, a busy
     timeout) and PostgreSQL wait. With four pages polling every second, a button pressed in the test would now
-    and then meet that refusal, which no real server gives. So on SQLite a button's request (a POST) and the
-    recording part's refresh are asked again when they meet it, as the real server would have waited; the
-    test checks at its end that every 500 was that lock and nothing else. A context cut off from the network
-    is left alone: its requests fail as they should.
+    and then meet that refusal, which no real server gives. So on SQLite a button's request (a POST) is asked
+    again when it meets it, as the real server would have waited (the polls and the recording part's refresh
+    ask again by themselves); the test checks at its end that every 500 was that lock and nothing else. A
+    context cut off from the network is left alone: its requests fail as they should.
     """
 
     def __init__(self, browser, site) -> None:
@@ -121,8 +121,7 @@ class Screens:
 
     def _through_table_locks(self, route) -> None:
         request = route.request
-        asked_again = request.method == "POST" or request.url.endswith("/record/")
-        if not asked_again or request.frame.page.context in self.cut:
+        if request.method != "POST" or request.frame.page.context in self.cut:
             route.fallback()
             return
         try:
