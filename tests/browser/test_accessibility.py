@@ -195,7 +195,9 @@ def _steward_pages(data) -> list[str]:
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_every_page_passes_axe(browser, site, data, viewport):
-    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    # Reduced motion: Bootstrap then draws a button's hover colours at once instead of fading to them, so
+    # axe never measures the contrast of a colour half-way through its transition.
+    context = browser.new_context(viewport=VIEWPORTS[viewport], reduced_motion="reduce")
     page = context.new_page()
     problems = {}
     for path in _visitor_pages(data):
@@ -231,6 +233,7 @@ def test_every_page_passes_axe(browser, site, data, viewport):
     page.goto(f"{site.url}/todos/")
     page.get_by_role("button", name="Mark done (Ask the library for the room)").click()
     expect(page.get_by_role("button", name="Undo (Ask the library for the room)")).to_be_focused()
+    page.mouse.move(0, 0)  # the Undo appeared under the pointer: judge it as most readers see it, not hovered
     problems["my to-dos (marked done)"] = _violations(page)
     # The live run of show under way: the steps, a round robin with its countdown, every button shown.
     _run_to_the_evaluation_round(data)
