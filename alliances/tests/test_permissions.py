@@ -598,29 +598,29 @@ def test_a_steward_cannot_reach_another_alliances_meeting_through_their_own_alli
 
 
 # --- The to-dos app: every URL of tasks.urls.alliance_todo_patterns, and the reader's own ------------------
-# Adding a to-do URL under the alliance: put its name in TODO_MEMBER_PAGES (any member) or TODO_CHANGER_ONLY
+# Adding a to-do URL under the alliance: put its name in TASKS_MEMBER_PAGES (any member) or TASKS_CHANGER_ONLY
 # (the to-do's owner, its meeting's note taker and the stewards; 403 for another member), and in
-# TODO_POST_ONLY if it takes POST only. The to-do of these tests belongs to a third member and to no
+# TASKS_POST_ONLY if it takes POST only. The to-do of these tests belongs to a third member and to no
 # meeting, so the plain member may read it but not change it.
 
-TODO_MEMBER_PAGES = {"todo_list", "todo_create", "todo_detail"}
-TODO_CHANGER_ONLY = {"todo_edit", "todo_done", "todo_reopen", "todo_drop", "todo_update_add"}
-TODO_POST_ONLY = {"todo_done", "todo_reopen", "todo_drop", "todo_update_add"}
+TASKS_MEMBER_PAGES = {"todo_list", "todo_create", "todo_detail"}
+TASKS_CHANGER_ONLY = {"todo_edit", "todo_done", "todo_reopen", "todo_drop", "todo_update_add"}
+TASKS_POST_ONLY = {"todo_done", "todo_reopen", "todo_drop", "todo_update_add"}
 
-TODO_PATTERNS: dict[str, URLPattern] = {pattern.name: pattern for pattern in alliance_todo_patterns}
+TASKS_PATTERNS: dict[str, URLPattern] = {pattern.name: pattern for pattern in alliance_todo_patterns}
 
 
 def _todo_cases(names: set[str] | None = None) -> list:
     return [
         pytest.param(name, method, id=f"tasks:{name}-{method}")
-        for name in TODO_PATTERNS
+        for name in TASKS_PATTERNS
         if names is None or name in names
         for method in ("get", "post")
     ]
 
 
 def _todo_refused(name: str, method: str, status: int) -> int:
-    return 405 if method == "get" and name in TODO_POST_ONLY else status
+    return 405 if method == "get" and name in TASKS_POST_ONLY else status
 
 
 @pytest.fixture
@@ -634,7 +634,7 @@ def todo_url(alliance, the_owner) -> Callable[[str, str], str]:
 
     def build(name: str, slug: str) -> str:
         kwargs: dict[str, object] = {"slug": slug}
-        for param in TODO_PATTERNS[name].pattern.converters:
+        for param in TASKS_PATTERNS[name].pattern.converters:
             assert param == "pk", f"No test value for URL parameter {param!r} of {name!r}."
             kwargs["pk"] = todo.pk
         return reverse(f"tasks:{name}", kwargs=kwargs)
@@ -643,11 +643,11 @@ def todo_url(alliance, the_owner) -> Callable[[str, str], str]:
 
 
 def test_every_to_do_url_is_classified():
-    names = set(TODO_PATTERNS)
+    names = set(TASKS_PATTERNS)
 
-    assert names == TODO_MEMBER_PAGES | TODO_CHANGER_ONLY, "Add the new to-do URL to one of the TODO_* sets."
-    assert not TODO_MEMBER_PAGES & TODO_CHANGER_ONLY
-    assert names >= TODO_POST_ONLY
+    assert names == TASKS_MEMBER_PAGES | TASKS_CHANGER_ONLY, "Add the new to-do URL to one of the TASKS_* sets."
+    assert not TASKS_MEMBER_PAGES & TASKS_CHANGER_ONLY
+    assert names >= TASKS_POST_ONLY
 
 
 @pytest.mark.parametrize(("name", "method"), _todo_cases())
@@ -684,7 +684,7 @@ def test_an_anonymous_reader_is_sent_to_sign_in_from_every_to_do_url(client, all
     assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
 
 
-@pytest.mark.parametrize(("name", "method"), _todo_cases(TODO_CHANGER_ONLY))
+@pytest.mark.parametrize(("name", "method"), _todo_cases(TASKS_CHANGER_ONLY))
 def test_a_member_who_does_not_own_the_to_do_is_forbidden_to_change_it(
     client, alliance, member_user, todo_url, name, method
 ):
@@ -695,7 +695,7 @@ def test_a_member_who_does_not_own_the_to_do_is_forbidden_to_change_it(
     assert response.status_code == _todo_refused(name, method, 403)
 
 
-@pytest.mark.parametrize(("name", "method"), _todo_cases(TODO_MEMBER_PAGES))
+@pytest.mark.parametrize(("name", "method"), _todo_cases(TASKS_MEMBER_PAGES))
 def test_every_member_reads_the_to_dos_and_adds_one(client, alliance, member_user, todo_url, name, method):
     client.force_login(member_user)
 
@@ -727,8 +727,8 @@ def test_a_steward_cannot_reach_another_alliances_to_do_through_their_own_allian
     MemberFactory(alliance=other, user=steward_user, is_steward=True)
     client.force_login(steward_user)
 
-    for name in TODO_PATTERNS:
-        if "pk" not in TODO_PATTERNS[name].pattern.converters:
+    for name in TASKS_PATTERNS:
+        if "pk" not in TASKS_PATTERNS[name].pattern.converters:
             continue
         url = todo_url(name, alliance.slug).replace(f"/{alliance.slug}/", f"/{other.slug}/", 1)
         assert client.post(url).status_code == 404, name
