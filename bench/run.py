@@ -17,37 +17,43 @@ With BENCH_SMOKE=1 (CI) it seeds a tiny data set, spends a second a page, fails 
 """
 
 # It runs fixed local programs (manage.py, gunicorn, wrk, git) with arguments of its own making:
-# ruff: noqa: S603, S607
+# ruff: noqa: S603
 
-import http.client
 import json
 import os
-import re
-import secrets
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.cookies import SimpleCookie
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-SMOKE = os.environ.get("BENCH_SMOKE", "").lower() in {"1", "true", "yes"}
-SECONDS = int(os.environ.get("BENCH_SECONDS") or (1 if SMOKE else 15))
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS") or 10)
-WORKERS = 2
-# The smoke run has a database and a folder of its own, so that CI never wipes a full run's data set.
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or (
-    f"postgres://postgres@127.0.0.1:5432/roundtable_bench{'_smoke' if SMOKE else ''}"
+from harness import (
+    BENCH,
+    CONNECTIONS,
+    ONLY,
+    REUSE,
+    ROOT,
+    SECONDS,
+    SMOKE,
+    VAR,
+    WORKERS,
+    Section,
+    analyze_database,
+    bench_environment,
+    check_requirements,
+    commit,
+    database_name,
+    fail,
+    fetch,
+    free_port,
+    machine,
+    recreate_database,
+    run,
+    sign_in,
+    start_server,
 )
-REDIS_URL = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/10"
-VAR = ROOT / "var" / ("bench-smoke" if SMOKE else "bench")
+
 RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench/run.py: begin -->", "<!-- bench/run.py: end -->"
 TARGET_RATIO, TARGET_P95_MS, TARGET_LARGE_P95_MS = 0.30, 75, 250
@@ -278,154 +284,6 @@ def pages() -> list[Page]:
     return listed
 
 
-def fail(message: str, code: int = 1) -> None:
-    print(f"bench: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
-def run(*command: str, env: dict | None = None) -> None:
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
-
-
-def check_requirements() -> None:
-    import psycopg
-    import redis
-
-    missing = []
-    if not shutil.which("wrk"):
-        missing.append("wrk is not installed: apt-get install -y wrk")
-    if not (Path(sys.executable).parent / "gunicorn").exists():
-        missing.append(f"gunicorn is not installed next to {sys.executable}: make install")
-    try:
-        psycopg.connect(maintenance_url(), connect_timeout=3).close()
-    except psycopg.Error as error:
-        missing.append(f"PostgreSQL does not answer at {maintenance_url()} (set BENCH_DATABASE_URL): {error}")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as error:
-        missing.append(f"Redis does not answer at {REDIS_URL} (set BENCH_REDIS_URL): {error}")
-    if missing:
-        fail("missing what the benchmark needs:\n  " + "\n  ".join(missing), code=2)
-
-
-def database_name() -> str:
-    return urllib.parse.urlsplit(DATABASE_URL).path.lstrip("/")
-
-
-def maintenance_url() -> str:
-    return urllib.parse.urlsplit(DATABASE_URL)._replace(path="/postgres").geturl()
-
-
-def recreate_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = database_name()
-    # The database is dropped on every run: a typo in BENCH_DATABASE_URL must not cost a real one.
-    if "bench" not in name:
-        fail(f"the benchmark drops and recreates its database; {name!r} has no 'bench' in its name")
-    with psycopg.connect(maintenance_url(), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def analyze_database() -> None:
-    """Fresh statistics for the planner: right after the bulk inserts PostgreSQL would plan on default
-    estimates until autovacuum got to the tables, possibly in the middle of the run."""
-    import psycopg
-
-    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
-        connection.execute("ANALYZE")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def bench_environment(port: int) -> dict[str, str]:
-    """Production settings, for a local run over plain http with no proxy in front."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "roundtable.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "VAR_DIR": str(VAR),
-        "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        "SECURE_HSTS_SECONDS": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def fetch(port: int, method: str, path: str, cookie: str = "", form: dict | None = None, extra: tuple[str, ...] = ()):
-    """One request, redirects not followed: a 302 to the sign-in page must show as a 302. `extra`: more
-    headers, "Name: value"."""
-    headers = {"Cookie": cookie} if cookie else {}
-    headers |= dict(line.split(": ", 1) for line in extra)
-    body = None
-    if form is not None:
-        body = urllib.parse.urlencode(form)
-        # What a browser sends with a form: Django checks the Origin against the host.
-        headers |= {"Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://127.0.0.1:{port}"}
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
-
-
-def cookies_of(headers) -> dict[str, str]:
-    jar = SimpleCookie()
-    for line in headers.get_all("Set-Cookie") or []:
-        jar.load(line)
-    return {name: morsel.value for name, morsel in jar.items()}
-
-
-def sign_in(port: int, email: str, password: str) -> tuple[str, float]:
-    """Sign in through the form as a browser does; return the Cookie header and the POST's milliseconds."""
-    status, headers, body = fetch(port, "GET", "/accounts/login/")
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    csrf = cookies_of(headers).get("csrftoken")
-    if status != 200 or not token or not csrf:
-        fail(f"the sign-in page answered {status} without a CSRF token and cookie")
-    form = {"csrfmiddlewaretoken": token.group(1).decode(), "username": email, "password": password, "next": ""}
-    started = time.perf_counter()
-    status, headers, _ = fetch(port, "POST", "/accounts/login/", cookie=f"csrftoken={csrf}", form=form)
-    elapsed = (time.perf_counter() - started) * 1000
-    session = cookies_of(headers).get("sessionid")
-    if status != 302 or not session:
-        fail(f"signing in as {email} answered {status} without a session cookie")
-    return f"csrftoken={csrf}; sessionid={session}", elapsed
-
-
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    log = (VAR / "gunicorn.log").open("w")
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [str(gunicorn), "roundtable.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            fail(f"gunicorn stopped at start; see {VAR / 'gunicorn.log'}")
-        try:
-            if fetch(port, "GET", "/healthz")[0] == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.terminate()
-    fail(f"gunicorn did not answer /healthz within 30 s; see {VAR / 'gunicorn.log'}")
-
-
 def check_page(port: int, page: Page, cookie: str) -> str:
     """Why this answer is not the page (a redirect to sign-in, an error page, another page), or ''."""
     status, headers, body = fetch(port, "GET", page.path, cookie=cookie, extra=page.headers)
@@ -544,24 +402,6 @@ def table(listed: list[Page], ceiling_rps: float) -> str:
     return "\n".join(rows)
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = found.group(1).strip() if found else cpu
-    load_average = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    return f"{os.cpu_count()} CPUs ({cpu}), load average {load_average} when the run started"
-
-
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    described = git("rev-parse", "--short", "HEAD") or "unknown"
-    return described + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
 def report(listed: list[Page], sign_in_ms: float, started: str, machine_line: str) -> str:
     first, last = listed[0].result["rps"], listed[-1].result["rps"]
     ceiling_rps = (first + last) / 2
@@ -594,36 +434,42 @@ def report(listed: list[Page], sign_in_ms: float, started: str, machine_line: st
     )
 
 
-def write_results(text: str) -> None:
-    block = f"{BEGIN}\n{text}\n{END}"
+def markers(part: str) -> tuple[str, str]:
+    """The markers around a part's block in RESULTS.md (the pages keep the first run's plain markers)."""
+    if part == "pages":
+        return BEGIN, END
+    return f"<!-- bench/run.py: {part} begin -->", f"<!-- bench/run.py: {part} end -->"
+
+
+def write_results(part: str, text: str) -> None:
+    """Replace this part's block in RESULTS.md, or add it after the last block; the rest is written by hand."""
+    begin, end = markers(part)
+    block = f"{begin}\n{text}\n{end}"
     current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n## Latest run\n\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + block + rest.split(END, 1)[1]
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + block + rest.split(end, 1)[1]
+    elif "<!-- bench/run.py:" in current:
+        last = current.rindex(" end -->") + len(" end -->")
+        current = current[:last] + "\n\n" + block + current[last:]
     else:
         current = current.rstrip("\n") + "\n\n" + block + "\n"
     RESULTS.write_text(current)
 
 
-def main() -> None:
-    sys.path.insert(0, str(ROOT))
-    check_requirements()
-    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-    machine_line = machine()  # before our own processes add to the load
-    VAR.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = bench_environment(port)
+def prepare(env: dict[str, str]) -> None:
+    """A fresh database with the benchmark's data set, and the static files (BENCH_REUSE=1 keeps the last)."""
     print(f"bench: database {database_name()}, {'smoke' if SMOKE else 'full'} data set")
-    recreate_database()
-    run(sys.executable, "manage.py", "migrate", "--noinput", "-v0", env=env)
-    run(sys.executable, "manage.py", "seed_bench", *(["--smoke"] if SMOKE else []), env=env)
-    analyze_database()
+    if not REUSE:
+        recreate_database()
+        run(sys.executable, "manage.py", "migrate", "--noinput", "-v0", env=env)
+        run(sys.executable, "manage.py", "seed_bench", *(["--smoke"] if SMOKE else []), env=env)
+        analyze_database()
     run(sys.executable, "manage.py", "collectstatic", "--noinput", "-v0", env=env)
 
-    os.environ.update(env)  # this process reads the same database, for the page paths and the queries
-    import django
 
-    django.setup()
+def run_pages(env: dict[str, str], port: int, started: str, machine_line: str) -> Section:
+    """Every page under wrk against the ceiling, then each page's queries in this process."""
     from alliances.management.commands.seed_bench import BENCH_PASSWORD, MEMBER_EMAIL, STEWARD_EMAIL
 
     listed = pages()
@@ -646,17 +492,39 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     count_queries(listed)
-
-    text = report(listed, sign_in_ms, started, machine_line)
-    print(text)
     failed = [page.name for page in listed if page.result["non2xx"] or page.result["socket_errors"]]
     failed += [page.name for page in listed if not page.result["requests"]]
-    if not SMOKE:
-        write_results(text)
-        print(f"bench: written to {RESULTS.relative_to(ROOT)}")
-    if failed:
-        fail(f"answers that were not 2xx, or none at all, during the run: {', '.join(failed)}")
-    print("bench: every page answered 200" + (" (smoke run: no speed is judged)" if SMOKE else ""))
+    problems = [f"answers that were not 2xx, or none at all, during the run: {', '.join(failed)}"] if failed else []
+    return Section("pages", report(listed, sign_in_ms, started, machine_line), problems)
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    check_requirements()
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    machine_line = machine()  # before our own processes add to the load
+    VAR.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = bench_environment(port)
+    prepare(env)
+
+    os.environ.update(env)  # this process reads the same database, for the page paths and the queries
+    import django
+
+    django.setup()
+
+    sections = []
+    if not ONLY or "pages" in ONLY:
+        sections.append(run_pages(env, port, started, machine_line))
+    for section in sections:
+        print(section.markdown)
+        if not SMOKE:
+            write_results(section.title, section.markdown)
+            print(f"bench: {section.title} written to {RESULTS.relative_to(ROOT)}")
+    problems = [problem for section in sections for problem in section.problems]
+    if problems:
+        fail("\n  ".join(["what went wrong:", *problems]))
+    print("bench: every part ran without an error" + (" (smoke run: no speed is judged)" if SMOKE else ""))
 
 
 if __name__ == "__main__":
