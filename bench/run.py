@@ -56,7 +56,8 @@ from harness import (
 
 RESULTS = BENCH / "RESULTS.md"
 BEGIN, END = "<!-- bench/run.py: begin -->", "<!-- bench/run.py: end -->"
-TARGET_RATIO, TARGET_P95_MS, TARGET_LARGE_P95_MS = 0.30, 75, 250
+# Issue 12: every page at half the ceiling, the 400-member lists included (paginated where a user wants it).
+TARGET_RATIO, TARGET_P95_MS = 0.50, 50
 # The live state a page polls every second, when nothing changed: a 304 after one small query.
 TARGET_UNCHANGED_RATIO = 0.70
 
@@ -69,7 +70,7 @@ class Page:
     markers: tuple[str, ...]  # what only this page shows, all of it
     slug: str = ""
     absent: str = ""  # what this page must not show (a member's members page has no invitation form)
-    kind: str = "page"  # "ceiling", "page" or "large": which target applies
+    kind: str = "page"  # "ceiling" or "page": whether a target applies
     pk: int = 0  # the object of a page under the alliance (a meeting), if any
     headers: tuple[str, ...] = ()  # more request headers, "Name: value" (a conditional request's If-None-Match)
     status: int = 200  # the answer expected (304: a conditional request answered "not modified")
@@ -130,7 +131,7 @@ def pages() -> list[Page]:
             "steward",
             (title(f"Members · {LARGE_NAME}"), invite),
             LARGE_SLUG,
-            # Paginated (50 a page), so the issue holds it to the first target, not the 250 ms one.
+            # Paginated, 50 a page: what a steward scanning 400 names wants (and the page stays small).
         ),
         Page(
             "members (400, member)",
@@ -139,7 +140,7 @@ def pages() -> list[Page]:
             (title(f"Members · {LARGE_NAME}"),),
             LARGE_SLUG,
             absent=invite,
-            # Paginated too: the first target.
+            # Paginated too.
         ),
         Page(
             "meetings (50 held)",
@@ -202,7 +203,6 @@ def pages() -> list[Page]:
             "member",
             (title(f"Roles and rotation · {LARGE_NAME}"),),
             LARGE_SLUG,
-            kind="large",
         ),
         Page("profile", "accounts:profile", "steward", (title("Your profile"),)),
         Page(
@@ -376,8 +376,6 @@ def verdict(page: Page, ceiling_rps: float) -> str:
     if page.kind == "ceiling":
         return "—"
     ratio, p95 = page.result["rps"] / ceiling_rps, page.result["p95_us"] / 1000
-    if page.kind == "large":
-        return "met" if p95 <= TARGET_LARGE_P95_MS else f"missed (p95 > {TARGET_LARGE_P95_MS} ms)"
     missed = [f"ratio < {page.target:.2f}"] * (ratio < page.target) + [f"p95 > {TARGET_P95_MS} ms"] * (
         p95 > TARGET_P95_MS
     )
@@ -418,8 +416,8 @@ def report(listed: list[Page], sign_in_ms: float, started: str, machine_line: st
             f"- Ceiling: {first:.0f} req/s first, {last:.0f} req/s last: a drift of {(last - first) / first:+.0%} "
             f"(the ratios use their mean, {ceiling_rps:.0f} req/s).",
             f"- Signing in (one POST through the form, the default PBKDF2 hasher): {sign_in_ms:.0f} ms.",
-            f"- Targets: every page ≥ {TARGET_RATIO:.0%} of the ceiling's req/s and p95 ≤ {TARGET_P95_MS} ms; "
-            f"the 400-member lists p95 ≤ {TARGET_LARGE_P95_MS} ms (or paginated, then held to the first target); "
+            f"- Targets: every page ≥ {TARGET_RATIO:.0%} of the ceiling's req/s and p95 ≤ {TARGET_P95_MS} ms, "
+            "the 400-member lists included; "
             f"the live state's unchanged path (a conditional request answered 304) ≥ {TARGET_UNCHANGED_RATIO:.0%}.",
             "- The live pages read a meeting in progress (seed_bench runs it to a decision item, round robin and "
             "consensus check under way); its revision does not move during the run, so the unchanged path "
