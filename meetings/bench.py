@@ -9,7 +9,9 @@ other meeting a closing evaluation with takeaways and ratings. The version numbe
 
 The alliances the benchmark reads also get an upcoming meeting prepared through the real services, and
 the typical one a meeting in progress, run through the real services up to a decision item with its round
-robin under way and a proposal being checked: the live pages are measured on it.
+robin under way and a proposal being checked: the live pages are measured on it. The large alliance gets
+one too, its round robin over, for the live load scenario (bench/live_load.py) to move back and forth
+and record stances on while its members follow.
 
 Bulk inserts send no signal: the page cache starts empty in a benchmark run, so no version needs bumping.
 """
@@ -458,5 +460,17 @@ def bench_meeting_in_progress(*, alliance: Alliance, facilitator: Member, items:
     for member in present[: len(present) // 3]:
         at += timedelta(seconds=5)
         consensus.record_stance(proposal=proposal, member=member, kind=Stance.Kind.AGREE, by=member, now=min(at, now))
+    meeting.refresh_from_db()
+    return meeting
+
+
+def bench_live_meeting(*, alliance: Alliance, facilitator: Member, items: int) -> Meeting:
+    """A meeting in progress for bench/live_load.py: as `bench_meeting_in_progress`, with the round robin
+    ended, so that the facilitator can move between the decision item and the step before it (an open round
+    robin holds the meeting on its step; a decision without consensus, before the step after) and record
+    stances on the proposal being checked."""
+    meeting = bench_meeting_in_progress(alliance=alliance, facilitator=facilitator, items=items)
+    round_robin = RoundRobin.objects.get(meeting=meeting, ended_at__isnull=True)
+    round_robins.end_round_robin(round_robin=round_robin, by=facilitator)
     meeting.refresh_from_db()
     return meeting

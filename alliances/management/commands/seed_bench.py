@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from alliances import services
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
-from meetings.bench import bench_meeting_in_progress, bench_meetings, bench_upcoming_meeting
+from meetings.bench import bench_live_meeting, bench_meeting_in_progress, bench_meetings, bench_upcoming_meeting
 from meetings.models import Meeting
 from tasks.bench import bench_todos
 
@@ -135,6 +135,11 @@ class Command(BaseCommand):
         stewardship = next(m for m in active[typical[0]] if m.user_id == steward.pk)
         bench_meeting_in_progress(alliance=typical[0], facilitator=stewardship, items=size.items)
         bench_todos(members_by_alliance=active, signed_in=[steward, member], smoke=smoke, rng=rng)
+        # bench/live_load.py: the large alliance's members follow a meeting the steward runs (made last, so
+        # that the to-dos above, drawn from the meetings held, are what they were before it).
+        bench_live_meeting(
+            alliance=large, facilitator=next(m for m in active[large] if m.user_id == steward.pk), items=size.items
+        )
 
         self.stdout.write(
             self.style.SUCCESS(
