@@ -1,10 +1,12 @@
 """The benchmark's data set (`manage.py seed_bench`), which bench/run.py loads into its own database."""
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -17,7 +19,7 @@ from alliances.management.commands.seed_bench import (
 )
 from alliances.models import Alliance, CharterChange, Invitation, Member
 from bench.run import pages, request_headers
-from meetings import consensus, live, run, steps
+from meetings import consensus, live, notes, run, sending, steps
 from meetings.models import AgendaItem, Attendance, Decision, Meeting, Proposal, RoundRobin, Stance, StepTime, Turn
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +41,26 @@ def test_the_full_data_set_has_the_sizes_the_benchmark_reports():
     assert Invitation.objects.pending().values("alliance").distinct().count() == 201
     assert CharterChange.objects.values("alliance").distinct().count() == 201
     assert CharterChange.objects.filter(alliance__slug=TYPICAL_SLUG).count() >= 20
-    # 50 meetings held by every alliance, 8 items each; the two measured alliances have one coming up, and
-    # the typical one a meeting in progress.
-    held = Counter(Meeting.objects.filter(status=Meeting.Status.ENDED).values_list("alliance__slug", flat=True))
+    # 50 meetings held by every alliance (their notes sent), 8 items each; the two measured alliances have
+    # one coming up, and the typical one a meeting in progress.
+    held = Counter(
+        Meeting.objects.filter(status=Meeting.Status.ENDED, notes_sent_at__isnull=False).values_list(
+            "alliance__slug", flat=True
+        )
+    )
     assert len(held) == 201
     assert set(held.values()) == {50}
     assert AgendaItem.objects.filter(meeting__alliance__slug=TYPICAL_SLUG).count() == 52 * 8
-    assert set(Meeting.objects.upcoming().values_list("alliance__slug", flat=True)) == {TYPICAL_SLUG, LARGE_SLUG}
+    upcoming = Counter(Meeting.objects.upcoming().values_list("alliance__slug", flat=True))
+    assert (upcoming[TYPICAL_SLUG], upcoming[LARGE_SLUG]) == (1, 1)
+    # The scheduled jobs' work (bench/scheduled_jobs.py): agendas to remind of now, notes reminders due over
+    # the next day, and people round the world, a few of whom turned the nudges off.
+    now = timezone.now()
+    assert len(sending.meetings_due_agenda_reminder(now=now)) >= 30
+    due_notes = {pk for hour in range(24) for pk in notes.meetings_due_notes_reminder(now=now + timedelta(hours=hour))}
+    assert len(due_notes) >= 90
+    assert User.objects.values("time_zone").distinct().count() >= 15
+    assert 0.03 < User.objects.filter(nudges_enabled=False).count() / User.objects.count() < 0.08
     in_progress = Meeting.objects.filter(status=Meeting.Status.IN_PROGRESS).values_list("alliance__slug", flat=True)
     assert sorted(in_progress) == sorted([TYPICAL_SLUG, LARGE_SLUG])
     # The typical alliance's meetings held: a roll of 40, about 30 turns on each decision, a stance from
@@ -193,3 +208,34 @@ def test_every_page_the_benchmark_lists_answers_as_it_expects_on_the_smoke_data_
             assert response["ETag"] == page.etag, page.name
         if page.absent:
             assert page.absent not in text, page.name
+
+
+def test_the_reminder_jobs_find_work_only_in_the_alliances_no_page_of_the_benchmark_shows():
+    call_command("seed_bench", "--smoke")
+    signed_in = User.objects.filter(email__in=[STEWARD_EMAIL, MEMBER_EMAIL])
+    shown = set(Member.objects.active().filter(user__in=signed_in).values_list("alliance_id", flat=True))
+    others = set(Alliance.objects.exclude(pk__in=shown).values_list("pk", flat=True))
+    assert others
+
+    # Each of the others: its next meeting, agenda unsent (or sent, reminded, cancelled), and a meeting
+    # awaiting its notes; the alliances the pages show keep only what they had.
+    coming = Meeting.objects.filter(starts_at__gt=timezone.now(), alliance__in=others)
+    assert Counter(coming.values_list("alliance_id", flat=True)) == dict.fromkeys(others, 1)
+    awaiting = Meeting.objects.awaiting_notes()
+    assert Counter(awaiting.values_list("alliance_id", flat=True)) == dict.fromkeys(others, 1)
+    assert not awaiting.filter(alliance__in=shown).exists()
+    assert set(Meeting.objects.upcoming().filter(alliance__in=shown).values_list("alliance__slug", flat=True)) == {
+        TYPICAL_SLUG,
+        LARGE_SLUG,
+    }
+    # The notes reminders and the agenda reminders have work over the next day.
+    now = timezone.now()
+    due = {pk for hour in range(24) for pk in notes.meetings_due_notes_reminder(now=now + timedelta(hours=hour))}
+    assert due
+    assert due <= set(awaiting.values_list("pk", flat=True))
+    assert sending.meetings_due_agenda_reminder(now=now + timedelta(hours=24))
+    # The two who sign in keep their zones; the others live round the world.
+    assert dict(signed_in.values_list("email", "time_zone")) == {
+        STEWARD_EMAIL: "America/Puerto_Rico",
+        MEMBER_EMAIL: "America/New_York",
+    }
