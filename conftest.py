@@ -38,7 +38,10 @@ def _isolated_services(settings, tmp_path):
     celery_app.conf.broker_url = "memory://"
     from django.core.cache import cache
 
+    from alliances import access
+
     cache.clear()
+    access.forget_slugs()  # each test starts as a fresh process would, whatever ids the last one used
     yield
     # A request leaves its reader's language and time zone active in this thread (as every request
     # does in Django); the next test must start from the defaults.

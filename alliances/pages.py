@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from alliances import versions
+from alliances.access import alliance_page_scope
 from alliances.forms import InvitationForm
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, SettingChange
 from roundtable import page_cache
@@ -112,11 +113,21 @@ def cached_alliance_page(request: HttpRequest, member: Member, build: Callable[[
     """The page `build()` makes, kept for this reader until anything in the alliance changes.
 
     For the pages that only show the alliance's data: `build()` runs its queries and renders only when the
-    cache has no copy for this reader and this version of the alliance (roundtable/page_cache.py).
+    cache has no copy for this reader and this version of the alliance (roundtable/page_cache.py). The copy
+    is keyed on the reader and the slug, which `get_membership()` knows before the membership, so it
+    fetches the copy in the same round trip (alliances/access.py); the copy's stamp holds the membership
+    and the version it was built under.
     """
+
+    def stamp() -> str:
+        # The version the membership was checked under, if it was: read before anything the page shows.
+        version = getattr(member, "alliance_version", None) or versions.version_of(member.alliance_id)
+        return f"{member.alliance_id}:{member.pk}:{version}"
+
     return page_cache.cached_page(
         request,
-        scope=lambda: f"alliance:{member.alliance_id}:{versions.version_of(member.alliance_id)}:member:{member.pk}",
+        scope=lambda: alliance_page_scope(member.alliance.slug, member.user_id),
+        stamp=stamp,
         build=build,
     )
 

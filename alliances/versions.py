@@ -31,6 +31,11 @@ _KEY = "alliance-version:{}"
 WATCHED: dict[type[models.Model], Callable[[Any], Iterable[int]]] = {}
 
 
+def version_key(alliance_id: int) -> str:
+    """The cache key of the alliance's token, for a look-up that fetches it with other keys (get_many)."""
+    return _KEY.format(alliance_id)
+
+
 def version_of(alliance_id: int) -> str:
     """The alliance's current token (a new one if the cache has none)."""
     key = _KEY.format(alliance_id)

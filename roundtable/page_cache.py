@@ -14,6 +14,12 @@ A page is never cached with the one-time parts of a response: a request that has
 renders afresh, and the CSRF token, which belongs to one browser, is rendered as a placeholder that each
 reader's own token replaces (the context processor below), so the copy of one browser serves another.
 Only complete 200 answers to GET are kept.
+
+A kept copy may also carry a *stamp* (`cached_page(stamp=…)`): what the copy was built under, such as the
+alliance's version; a copy whose stamp is not the current one is built again and replaces it. Under a key
+that holds no version, the key can be known before the version is: the alliance pages' copy is fetched in
+the same round trip to the cache as the reader's membership and the version (alliances/access.py), and
+handed over with `prefetched()`.
 """
 
 import hashlib
@@ -29,6 +35,7 @@ from django.utils import timezone, translation
 
 # Stands for the CSRF token in a cached page; replaced by the reader's own token on the way out.
 CSRF_PLACEHOLDER = "csrf-token-of-the-reader"
+_CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
 
 
 def csrf_placeholder(request: HttpRequest) -> dict[str, str]:
@@ -39,7 +46,8 @@ def csrf_placeholder(request: HttpRequest) -> dict[str, str]:
     return {"csrf_token": CSRF_PLACEHOLDER} if getattr(request, "building_cached_page", False) else {}
 
 
-def _key(request: HttpRequest, scope: str) -> str:
+def page_key(request: HttpRequest, scope: str) -> str:
+    """The cache key of this request's page under `scope` (what the page shows beyond every page's key)."""
     parts = "|".join(
         (
             scope,
@@ -53,19 +61,40 @@ def _key(request: HttpRequest, scope: str) -> str:
     return "page:" + hashlib.sha256(parts.encode()).hexdigest()
 
 
-def cached_page(request: HttpRequest, *, scope: Callable[[], str], build: Callable[[], HttpResponse]) -> HttpResponse:
+def may_keep(request: HttpRequest) -> bool:
+    """Whether this request's page may come from the cache (and go into it)."""
+    return bool(settings.PAGE_CACHE_SECONDS) and request.method == "GET" and not len(messages.get_messages(request))
+
+
+def prefetched(request: HttpRequest, key: str, kept: object) -> None:
+    """What the cache holds under `key`, found by a look-up that fetched it with other keys: not asked again."""
+    request.kept_pages = {key: kept}  # type: ignore[attr-defined]
+
+
+def cached_page(
+    request: HttpRequest,
+    *,
+    scope: Callable[[], str],
+    build: Callable[[], HttpResponse],
+    stamp: Callable[[], str] | None = None,
+) -> HttpResponse:
     """The page `build()` makes, from the cache when this reader already got it under the same key.
 
-    `scope()` names what the page shows beyond what every page's key holds; it is asked only when the page
-    may be kept (it may cost a look in the cache, or a query).
+    `scope()` names what the page shows beyond what every page's key holds; `stamp()`, what the copy must
+    have been built under (the alliance's version) when the key does not hold it. Both are asked only
+    when the page may be kept (they may cost a look in the cache), and before `build()` reads anything:
+    a change made while the page is built gives a new stamp, so the copy is never read.
     """
     # The key carries the minute, so a copy is never read after it: PAGE_CACHE_SECONDS a little above a
     # minute lets the cache drop copies on its own.
-    if not settings.PAGE_CACHE_SECONDS or request.method != "GET" or len(messages.get_messages(request)):
+    if not may_keep(request):
         return build()
-    key = _key(request, scope())
-    cached = cache.get(key)
-    if cached is None:
+    key = page_key(request, scope())
+    wanted = stamp() if stamp else ""
+    found = getattr(request, "kept_pages", {})
+    kept = found[key] if key in found else cache.get(key)
+    # (stamp, content as bytes, content type); anything else (a copy another release kept) is not ours.
+    if not (isinstance(kept, tuple) and len(kept) == 3 and kept[0] == wanted):
         request.building_cached_page = True  # type: ignore[attr-defined]
         try:
             response = build()
@@ -74,12 +103,15 @@ def cached_page(request: HttpRequest, *, scope: Callable[[], str], build: Callab
         if response.streaming or response.status_code != 200:
             _put_token_back(response, request)
             return response
-        cached = (response.content.decode(response.charset), response["Content-Type"])
-        cache.set(key, cached, settings.PAGE_CACHE_SECONDS)
-    content, content_type = cached
-    return HttpResponse(content.replace(CSRF_PLACEHOLDER, get_token(request)), content_type=content_type)
+        kept = (wanted, response.content, response["Content-Type"])
+        cache.set(key, kept, settings.PAGE_CACHE_SECONDS)
+    _stamp, content, content_type = kept
+    # Bytes throughout: the copy is neither decoded nor encoded again on the way out.
+    return HttpResponse(
+        content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode()), content_type=content_type
+    )
 
 
 def _put_token_back(response: HttpResponse, request: HttpRequest) -> None:
     if not response.streaming:
-        response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
+        response.content = response.content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode())
