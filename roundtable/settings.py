@@ -129,7 +129,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: Celery broker and cache when set --------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, keeping its redis client between calls (roundtable/cache.py).
+    CACHES = {"default": {"BACKEND": "roundtable.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # A file cache is shared by every process on the machine, which the login rate limit needs.
     CACHES = {
