@@ -39,11 +39,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import DATABASE_URL, ROOT, SMOKE, Section, database_name, maintenance_url
+from harness import DATABASE_URL, ROOT, SMOKE, Section, database_name, fail, maintenance_url
 
 # Issue 12's targets for each job's day.
 TARGET_SECONDS, TARGET_MB = 30, 300
-JOBS = ("digest", "agenda", "notes")
+JOBS = ("digest", "agenda", "notes", "followup")
 RESULT = "JOBS_RESULT "
 # seed_bench makes the work of the day after it was run: a data set kept for days has less of it.
 STALE = " (a data set kept with BENCH_REUSE long after its seed? run without it)"
@@ -309,6 +309,52 @@ def notes_day(start: datetime) -> tuple[list[dict], list[str], float]:
     return runs, check_reminders("notes", "notes_reminder", expected, marks, runs, again), peak
 
 
+def followup_day(start: datetime) -> tuple[list[dict], list[str], float]:
+    """The weekly follow-up digest at its time of the day (07:30 UTC; beat runs it on Mondays), twice."""
+    from accounts.models import User
+    from tasks.jobs import send_followup_digest_chunk, send_followup_digests
+    from tasks.models import NudgeDigest, Todo
+
+    at = next(t for t in hours_of(start, 30) if t.hour == 7)
+    # Note takers of ended meetings with an open to-do whose owner is still a member; the digest names every
+    # to-do of those meetings with its status.
+    followed = set(
+        Todo.objects.filter(
+            status=Todo.Status.OPEN, owner__is_active=True, meeting__status="ended", meeting__note_taker__is_active=True
+        ).values_list("meeting_id", flat=True)
+    )
+    wanting = set(User.objects.filter(is_active=True, nudges_enabled=True).values_list("pk", flat=True))
+    expected: dict[int, dict[str, str]] = defaultdict(dict)
+    for pk, status, note_taker in Todo.objects.filter(meeting__in=followed).values_list(
+        "pk", "status", "meeting__note_taker__user_id"
+    ):
+        if note_taker in wanting:
+            expected[note_taker][str(pk)] = status
+    marks = high_marks()
+    runs = [run_beat(send_followup_digests, send_followup_digest_chunk, at)]
+    peak = memory_mb("VmHWM")
+    again = run_beat(send_followup_digests, send_followup_digest_chunk, at)
+    recorded = {
+        row.user_id: row.todos
+        for row in NudgeDigest.objects.filter(pk__gt=marks["digest"], kind=NudgeDigest.Kind.FOLLOWUP)
+    }
+    problems = []
+    if missing := expected.keys() - recorded.keys():
+        problems.append(f"followup: {len(missing)} note takers due a follow-up got none, e.g. {sorted(missing)[:3]}")
+    if extra := recorded.keys() - expected.keys():
+        problems.append(f"followup: {len(extra)} follow-ups went to people not due one, e.g. {sorted(extra)[:3]}")
+    if wrong := [user for user in expected.keys() & recorded.keys() if expected[user] != recorded[user]]:
+        problems.append(f"followup: {len(wrong)} follow-ups named other to-dos than their meetings', e.g. {wrong[:3]}")
+    emails = messages_after(marks, "followup_digest")
+    if sorted(d.recipient_id for deliveries in emails.values() for d in deliveries) != sorted(recorded):
+        problems.append(f"followup: {len(recorded)} follow-ups claimed, {len(emails)} emails to other people or none")
+    if sent := sum(job["sent"] for job in again["jobs"]):
+        problems.append(f"followup: the job run a second time sent {sent} more")
+    if not expected:
+        problems.append(f"followup: the data set gives no note taker a follow-up; nothing was measured{STALE}")
+    return runs, problems, peak
+
+
 def check_reminders(
     job: str, template: str, expected: dict[str, list[int]], marks: dict, runs: list[dict], again: dict
 ) -> list[str]:
@@ -343,7 +389,7 @@ def worker(job: str, start: str) -> None:
     import tasks.jobs  # noqa: F401
 
     baseline = memory_mb("VmRSS")
-    day = {"digest": digest_day, "agenda": agenda_day, "notes": notes_day}[job]
+    day = {"digest": digest_day, "agenda": agenda_day, "notes": notes_day, "followup": followup_day}[job]
     runs, problems, peak = day(datetime.fromisoformat(start))
     print(
         RESULT + json.dumps({"job": job, "runs": runs, "problems": problems, "peak_mb": peak, "baseline_mb": baseline})
@@ -376,10 +422,21 @@ def make_copy() -> None:
     connections.close_all()  # a template must have no other session, this process's included
     drop_copy()
     name = urllib.parse.urlsplit(copy_url()).path.lstrip("/")
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(database_name()))
     with psycopg.connect(maintenance_url(), autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(database_name()))
-        )
+        # A server or worker of an earlier part may take a moment to let its connections go.
+        for attempt in range(20):
+            try:
+                connection.execute(create)
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 19:
+                    sessions = connection.execute(
+                        "SELECT pid, application_name, state FROM pg_stat_activity WHERE datname = %s",
+                        [database_name()],
+                    ).fetchall()
+                    fail(f"cannot copy {database_name()}: other sessions hold it (pid, program, state): {sessions}")
+                time.sleep(0.5)
 
 
 def purge_broker() -> int:
@@ -461,7 +518,8 @@ def scenario(env: dict[str, str]) -> Section:
         for job in JOBS:
             print(f"bench: jobs: a day of the {job} job from {start:%Y-%m-%d %H:%M} UTC")
             done = subprocess.run(
-                [sys.executable, __file__, job, start.isoformat()],
+                [sys.executable, str(Path(__file__).resolve()), job, start.isoformat()],
+                cwd=ROOT,
                 env={**env, "DATABASE_URL": copy_url()},
                 capture_output=True,
                 text=True,
@@ -487,6 +545,7 @@ def report(start: datetime, results: dict, purged: int, idle: float) -> str:
         "digest": "to-dos digest (hourly at :05, 24 runs)",
         "agenda": "agenda reminders (daily at 07:00)",
         "notes": "notes reminders (hourly at :20, 24 runs)",
+        "followup": "note takers' follow-up digest (weekly, run at 07:30)",
     }
     rows = [
         "| job | wall time of the day | worst run | peak memory (VmHWM) | queries per job that sent "
@@ -509,7 +568,7 @@ def report(start: datetime, results: dict, purged: int, idle: float) -> str:
         notes.append(
             f"- {names[job]}: the beat job's own queries {', '.join(map(str, s['fanout_queries']))}; a job that "
             f"found nothing to send {', '.join(map(str, s['idle_queries'])) or '—'}; the largest job held "
-            f"{s['largest']} {'people' if job == 'digest' else 'meeting'}."
+            f"{s['largest']} {'people' if job in ('digest', 'followup') else 'meeting'}."
         )
     digest = results.get("digest")
     if digest:
