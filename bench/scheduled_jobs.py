@@ -489,10 +489,13 @@ def judged(seconds: float, peak: float, queries: tuple[int, int] | None) -> str:
 
 
 def summary(result: dict) -> dict:
+    from django.conf import settings
+
     runs = result["runs"]
     jobs = [job for run in runs for job in run["jobs"]]
     working = [job for job in jobs if job["sent"]]  # the jobs that recorded an email: the same few queries each
     worst = max(runs, key=lambda run: run["seconds"])
+    full = [job["queries"] for job in working if job["size"] == settings.NUDGE_CHUNK_SIZE]
     return {
         "seconds": sum(run["seconds"] for run in runs),
         "worst": worst,
@@ -502,6 +505,7 @@ def summary(result: dict) -> dict:
         "idle_queries": sorted({j["queries"] for j in jobs if not j["sent"]}),
         "fanout_queries": sorted({run["fanout_queries"] for run in runs}),
         "largest": max((j["size"] for j in jobs), default=0),
+        "full_queries": "—" if not full else f"{min(full)} to {max(full)} queries",
     }
 
 
@@ -566,7 +570,9 @@ def report(start: datetime, results: dict, purged: int, idle: float) -> str:
             f"| {s['jobs']} | {s['sent']} | {judged(s['seconds'], result['peak_mb'], s['queries'])} |"
         )
         notes.append(
-            f"- {names[job]}: the beat job's own queries {', '.join(map(str, s['fanout_queries']))}; a job that "
+            f"- {names[job]}: the beat job's own queries {', '.join(map(str, s['fanout_queries']))}; "
+            + (f"every full chunk that sent {s['full_queries']}; " if s["largest"] > 1 else "")
+            + "a job that "
             f"found nothing to send {', '.join(map(str, s['idle_queries'])) or '—'}; the largest job held "
             f"{s['largest']} {'people' if job in ('digest', 'followup') else 'meeting'}."
         )
@@ -590,6 +596,8 @@ def report(start: datetime, results: dict, purged: int, idle: float) -> str:
             f"- Targets (issue 12): each job's day ≤ {TARGET_SECONDS} s, the worker's peak memory ≤ {TARGET_MB} MB, "
             "the same queries for every job that sends (however many people, to-dos or emails it holds).",
             *notes,
+            "- A job's first run in its process pays for loading the templates and translations: it is often the "
+            "worst.",
             "- Checked after each day, not timed: one digest per person and day for everyone due one and nobody "
             "else, listing (by its one-click links) exactly their to-dos due a nudge by the rules; one reminder "
             "per due meeting and stage, to the note taker, then the facilitator; a job run again at the same time "
