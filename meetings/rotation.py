@@ -131,6 +131,11 @@ def fairest_for(
     return _order(available, tally(turns), role)[0]
 
 
+def in_turn(*, members: Sequence[Member], turns: Sequence[Turn], role: str) -> list[Member]:
+    """Every member in the order the rotation offers them `role`, nobody away (the roles page's line)."""
+    return _order(members, tally(turns), role)
+
+
 @dataclass(frozen=True)
 class RoleStanding:
     """A member's line on the roles page."""

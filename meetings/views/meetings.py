@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import formats, timezone
@@ -21,6 +22,7 @@ from meetings.forms import MeetingForm, SwapForm
 from meetings.models import Apology, Meeting, Role, RoleTurnChange
 from meetings.scheduling import next_slot, utc_to_local
 from meetings.services import MeetingError
+from meetings.views.decisions import search_text
 from roundtable.actions import attempt
 from roundtable.http import AuthenticatedHttpRequest
 
@@ -351,7 +353,14 @@ def _last(moment: datetime | None, never: str) -> str:
     return date_text(moment) if moment else never
 
 
+# A large alliance's rotation is 400 lines: what a member wants is who comes next, where they stand, and
+# anyone's line on request (a search), so the table shows 50 a page like the members page.
+ROLES_PER_PAGE = 50
+NEXT_IN_LINE = 3
+
+
 def roles(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """Who is next in line for each role, the reader's place, and everyone's counts, 50 a page."""
     member = get_membership(request, slug)
     return cached_alliance_page(request, member, lambda: _roles(request, member))
 
@@ -359,7 +368,14 @@ def roles(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 def _roles(request: HttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     members = _active_members(alliance)
-    standings = rotation.role_standings(members=members, turns=rotation.role_history(alliance=alliance))
+    turns = rotation.role_history(alliance=alliance)
+    facilitators = rotation.in_turn(members=members, turns=turns, role=Role.FACILITATOR)
+    note_takers = rotation.in_turn(members=members, turns=turns, role=Role.NOTE_TAKER)
+    query = search_text(request)
+    listed = [m for m in members if query.casefold() in m.user.display_name.casefold()] if query else members
+    # The active members are loaded whole for the line anyway: the page is cut from that list, no query.
+    page = Paginator(listed, ROLES_PER_PAGE).get_page(request.GET.get("page"))
+    standings = rotation.role_standings(members=page.object_list, turns=turns)
     never = _("never")
     rows = [
         RoleRow(
@@ -372,9 +388,26 @@ def _roles(request: HttpRequest, member: Member) -> HttpResponse:
         )
         for s in standings
     ]
+
+    def place(line: list[Member]) -> int:
+        return next(number for number, m in enumerate(line, 1) if m.pk == member.pk)
+
     changes = list(
         RoleTurnChange.objects.filter(meeting__alliance=alliance)
         .select_related("meeting", "from_member__user", "to_member__user")
         .order_by("-changed_at", "-pk")[:20]
     )
-    return render_alliance(request, member, "meetings/roles.html", {"rows": rows, "changes": changes})
+    context = {
+        "rows": rows,
+        "page": page,
+        "query": query,
+        "next_facilitators": [m.user.display_name for m in facilitators[:NEXT_IN_LINE]],
+        "next_note_takers": [m.user.display_name for m in note_takers[:NEXT_IN_LINE]],
+        "reader_place": _(
+            "You are number %(facilitator)s of %(count)s in line to facilitate, "
+            "and number %(note_taker)s to take notes."
+        )
+        % {"facilitator": place(facilitators), "note_taker": place(note_takers), "count": len(members)},
+        "changes": changes,
+    }
+    return render_alliance(request, member, "meetings/roles.html", context)
