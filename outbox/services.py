@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
@@ -37,7 +37,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from outbox import queue
-from outbox.models import Attachment, Delivery, Message
+from outbox.models import Attachment, Delivery, Message, MessagePart, expand_parts
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,55 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+class SharedPart:
+    """A part of an email that reads the same in every copy of one language and time zone: rendered once
+    for each of them, not once a copy.
+
+    The notes of a meeting sent to 500 members are the same notes for everyone who reads Spanish in
+    Madrid; only each copy's opening is its reader's own. Rendering them for every copy cost the click
+    seconds. Put a SharedPart in `mail_send`'s context and print it in the email's template as a variable
+    (`{{ notes_html }}`): its own template sees only the context given here, never `recipient`, so it
+    cannot say anything about one reader. An HTML part is printed as it is (its template escaped it); a
+    text part's template turns autoescape off itself (as meetings/notes.md does). For the bodies only,
+    not the subject.
+
+    In `mail_send` each rendering is stored once for the message (MessagePart) and the copies hold its
+    marker, replaced when a copy is sent or shown (`Delivery.text`, `Delivery.html`): the notes' 500
+    copies are then 500 short rows, not 20 MB written in the click's transaction.
+    """
+
+    def __init__(self, template: str, context: dict) -> None:
+        self.template = template
+        self.context = {"site_url": settings.SITE_URL, **context}
+        self._rendered: dict[tuple[str | None, str], str] = {}
+        # Set by mail_send: each copy then holds a marker, and the part is stored once (MessagePart).
+        self._markers: dict[tuple[str | None, str], str] | None = None
+
+    def render(self) -> str:
+        key = (translation.get_language(), timezone.get_current_timezone_name())
+        if key not in self._rendered:
+            self._rendered[key] = render_to_string(self.template, self.context)
+        if self._markers is None:
+            return self._rendered[key]
+        if key not in self._markers:
+            self._markers[key] = MessagePart.new_marker()
+        return self._markers[key]
+
+    def keep_once(self) -> None:
+        """From now on print a marker in each copy; `kept()` gives each marker's content to store once."""
+        self._markers = {}
+
+    def kept(self, message: Message) -> list[MessagePart]:
+        return [
+            MessagePart(message=message, marker=marker, content=self._rendered[key])
+            for key, marker in (self._markers or {}).items()
+        ]
+
+    __str__ = render
+    # What Django's templates print without escaping it again (conditional_escape).
+    __html__ = render
+
+
 def render_email(*, template: str, context: dict, language: str, time_zone: str) -> tuple[str, str, str]:
     """Render emails/<template>_subject.txt, .txt and .html in the reader's language and time zone."""
     try:
@@ -114,6 +163,7 @@ def mail_send(
     context_for: Callable[[Address], dict] | None = None,
     headers: Mapping[str, str] | None = None,
     headers_for: Callable[[Address], Mapping[str, str]] | None = None,
+    alike: Callable[[Address], Hashable] | None = None,
 ) -> Message:
     """Record an email to each recipient; it is sent by a job once the caller's transaction commits.
 
@@ -132,6 +182,9 @@ def mail_send(
     - `context_for(recipient)` adds to the context of one recipient's copy (what concerns them alone).
     - `headers` go with every copy, `headers_for(recipient)` with one recipient's copy (a
       List-Unsubscribe link that names them); both are stored with the copy (`check_headers`).
+    - `alike(recipient)`: copies with the same value, language and time zone read the same, and are
+      rendered once (the notes' 500 copies are a few dozen different emails). Only for templates that
+      do not print `recipient`, and a value that covers whatever `context_for` gives.
     """
     check_headers(headers or {})
     with transaction.atomic():
@@ -149,21 +202,33 @@ def mail_send(
             logger.info("Not sending %s again: its key %r was used before.", template, key)
             return Message.objects.get(key=key)
         Attachment.objects.bulk_create(_attachment(message, f) for f in attachments)
+        shared = [value for value in (context or {}).values() if isinstance(value, SharedPart)]
+        for part in shared:
+            part.keep_once()
         deliveries = []
         own_files: list[Sequence[File]] = []
         seen: set[str] = set()
+        rendered: dict[Hashable, tuple[str, str, str]] = {}
         for recipient in recipients:
             email = recipient.email.lower()
             if email in seen or (recipient.user is not None and not recipient.user.is_active):
                 continue
             seen.add(email)
-            own_context = {**(context or {}), **(context_for(recipient) if context_for is not None else {})}
             own_headers = {**(headers or {}), **(headers_for(recipient) if headers_for is not None else {})}
-            deliveries.append(_delivery(message, recipient, own_context, own_headers))
+            kind = (recipient.language, recipient.time_zone, alike(recipient)) if alike is not None else None
+            if kind is None or kind not in rendered:
+                own_context = {**(context or {}), **(context_for(recipient) if context_for is not None else {})}
+                texts = _render_copy(message, recipient, own_context)
+                if kind is not None:
+                    rendered[kind] = texts
+            else:
+                texts = rendered[kind]
+            deliveries.append(_delivery(message, recipient, texts, own_headers))
             own_files.append(attachments_for(recipient) if attachments_for is not None else ())
         # bulk_create sets the primary keys (RETURNING, on PostgreSQL and SQLite alike), which the
         # recipients' own files point at.
         Delivery.objects.bulk_create(deliveries)
+        MessagePart.objects.bulk_create(row for part in shared for row in part.kept(message))
         Attachment.objects.bulk_create(
             _attachment(message, f, delivery=delivery)
             for delivery, files in zip(deliveries, own_files, strict=True)
@@ -191,15 +256,22 @@ def check_headers(headers: Mapping[str, str]) -> None:
             raise ValueError(f"The {name} header must be one line of text.")
 
 
-def _delivery(message: Message, recipient: Address, context: dict, headers: Mapping[str, str]) -> Delivery:
-    """One recipient's copy of `message`, rendered in their language and time zone."""
-    check_headers(headers)
-    subject, text, html = render_email(
+def _render_copy(message: Message, recipient: Address, context: dict) -> tuple[str, str, str]:
+    """The subject, text and HTML of one recipient's copy, in their language and time zone."""
+    return render_email(
         template=message.template,
         context={**context, "recipient": recipient},
         language=recipient.language,
         time_zone=recipient.time_zone,
     )
+
+
+def _delivery(
+    message: Message, recipient: Address, texts: tuple[str, str, str], headers: Mapping[str, str]
+) -> Delivery:
+    """One recipient's copy of `message`, rendered (`_render_copy`) in their language and time zone."""
+    check_headers(headers)
+    subject, text, html = texts
     return Delivery(
         message=message,
         recipient_id=recipient.user.pk if recipient.user is not None else None,
@@ -257,7 +329,7 @@ def mail_send_each(*, mails: Sequence[Mail]) -> list[Message]:
             Message(template=mail.template, scope=mail.scope, key=mail.key) for mail in chosen
         )
         Delivery.objects.bulk_create(
-            _delivery(message, mail.recipient, mail.context, mail.headers)
+            _delivery(message, mail.recipient, _render_copy(message, mail.recipient, mail.context), mail.headers)
             for message, mail in zip(messages, chosen, strict=True)
         )
         for message in messages:
@@ -405,8 +477,16 @@ def _record_failure(delivery: Delivery, exc: BaseException, now: datetime, *, pe
         )
 
 
-def build_email(delivery: Delivery, attachments: Sequence[Attachment], connection=None) -> EmailMultiAlternatives:
+def build_email(
+    delivery: Delivery,
+    attachments: Sequence[Attachment],
+    connection=None,
+    parts: dict[str, str] | None = None,
+) -> EmailMultiAlternatives:
     """The email of one delivery, with the message's files for every copy and this copy's own.
+
+    `parts`: the message's shared parts (marker → content), fetched once for a batch; by default the
+    delivery fetches them itself if its body holds a marker.
 
     An alternative goes after the HTML inside multipart/alternative (the layout calendar invitations use:
     text, HTML, `text/calendar; method=…`); the other files are attached after the body.
@@ -414,7 +494,7 @@ def build_email(delivery: Delivery, attachments: Sequence[Attachment], connectio
     message = delivery.message
     email = EmailMultiAlternatives(
         subject=delivery.subject,
-        body=delivery.body_text,
+        body=delivery.text if parts is None else expand_parts(delivery.body_text, parts),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[formataddr((delivery.to_name, delivery.to_email))],
         reply_to=[message.reply_to] if message.reply_to else None,
@@ -424,7 +504,7 @@ def build_email(delivery: Delivery, attachments: Sequence[Attachment], connectio
         headers={**delivery.headers, "Message-ID": delivery.header_message_id, "Auto-Submitted": "auto-generated"},
         connection=connection,
     )
-    email.attach_alternative(delivery.body_html, "text/html")
+    email.attach_alternative(delivery.html if parts is None else expand_parts(delivery.body_html, parts), "text/html")
     for attachment in attachments:
         if attachment.delivery_id not in (None, delivery.pk):
             continue
@@ -490,10 +570,10 @@ def _recover_connection(connection, exc: BaseException) -> None:
         _close_quietly(connection)
 
 
-def _send_one(connection, delivery: Delivery, attachments: Sequence[Attachment]) -> bool:
+def _send_one(connection, delivery: Delivery, attachments: Sequence[Attachment], parts: dict[str, str]) -> bool:
     """Send one claimed delivery over an open connection and record the outcome; true if it was sent."""
     try:
-        connection.send_messages([build_email(delivery, attachments, connection)])
+        connection.send_messages([build_email(delivery, attachments, connection, parts)])
     except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
         _record_failure(delivery, exc, timezone.now())
         _recover_connection(connection, exc)
@@ -508,6 +588,10 @@ def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
     """
     # The files for every copy, and this batch's own: not every recipient's, which could be thousands.
     attachments = list(Attachment.objects.sent_with(batch[0].message_id, [d.pk for d in batch]).order_by("pk"))
+    # The parts every copy shares (SharedPart), once for the batch rather than once a copy.
+    parts = {}
+    if any("[outbox-part:" in d.body_text or "[outbox-part:" in d.body_html for d in batch):
+        parts = dict(MessagePart.objects.filter(message_id=batch[0].message_id).values_list("marker", "content"))
     connection = get_connection()
     sent = 0
     started = 0  # batch[:started] may have reached the server: never released, only recorded
@@ -531,7 +615,7 @@ def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
                 break
             started += 1
             with _soft_time_limit_held():
-                sent += _send_one(connection, delivery, attachments)
+                sent += _send_one(connection, delivery, attachments, parts)
     except SoftTimeLimitExceeded:
         return sent, False
     finally:
@@ -541,23 +625,42 @@ def _send_batch(batch: list[Delivery], *, deadline: float) -> tuple[int, bool]:
     return sent, True
 
 
+def _enqueue_helper(batch: list[Delivery]) -> None:
+    """A full batch claimed: more copies may be due, so a second job takes the next batch meanwhile.
+
+    A fan-out to hundreds then uses the worker's other processes instead of one sending it all: each job
+    claims its own batches (so none is sent twice) and enqueues at most one helper, so a message has at
+    most one job per batch. In eager mode (tests) the helper runs here and now: whatever it raises must
+    not leave this job's batch claimed until the sweeper finds it stale.
+    """
+    try:
+        queue.send_message_now(batch[0].message_id)
+    except BaseException:
+        _release(batch)
+        raise
+
+
 def deliveries_send(*, message_id: int, budget_seconds: float | None = None) -> int:
     """Send every due delivery of a message, a batch per SMTP connection; return how many were sent.
 
-    A job works for OUTBOX_JOB_BUDGET_SECONDS at most (or `budget_seconds`): then, or if Celery's soft
-    time limit comes first, it stops after the message it is sending, gives back what it claimed and did
-    not send, and enqueues a fresh job for the rest. So a large or slow fan-out is never cut off in the
-    middle of a message. Each job sends at least one message before it looks at its budget, so a
-    chain of fresh jobs always makes progress.
+    A job that claims a full batch enqueues one more job (`_enqueue_helper`), so that the worker's
+    processes share a large fan-out. A job works for OUTBOX_JOB_BUDGET_SECONDS at most (or
+    `budget_seconds`): then, or if Celery's soft time limit comes first, it stops after the message it is
+    sending, gives back what it claimed and did not send, and enqueues a fresh job for the rest. So a
+    large or slow fan-out is never cut off in the middle of a message. Each job sends at least one
+    message before it looks at its budget, so a chain of fresh jobs always makes progress.
     """
     budget = settings.OUTBOX_JOB_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     deadline = time.monotonic() + budget
-    sent, within_limit = 0, True
+    sent, within_limit, helped = 0, True, False
     try:
         while True:
             batch = _claim_batch(message_id=message_id, now=timezone.now(), size=settings.OUTBOX_BATCH_SIZE)
             if not batch:
                 return sent
+            if not helped and len(batch) == settings.OUTBOX_BATCH_SIZE:
+                helped = True
+                _enqueue_helper(batch)
             batch_sent, within_limit = _send_batch(batch, deadline=deadline)
             sent += batch_sent
             if not within_limit or time.monotonic() >= deadline:

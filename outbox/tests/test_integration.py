@@ -362,6 +362,20 @@ def test_two_hundred_recipients_get_one_copy_each_over_few_connections(smtp, sta
     assert sum(worker.sent_counts()) == 200
 
 
+def test_a_large_fan_out_is_shared_by_the_workers_processes_each_copy_once(smtp, start_worker):
+    smtp.handler.data_delay = 0.02  # 60 messages take over a second for one process alone
+    worker = start_worker(concurrency=3, OUTBOX_BATCH_SIZE=5)
+    readers = make_readers(60)
+
+    message = send_password_reset(readers)
+
+    wait_until_delivered(message, smtp, [worker])
+    assert_each_received_once(message, smtp)
+    wait_until(lambda: sum(worker.sent_counts()) == 60, what="every job has finished", describe=worker.log_tail)
+    # The first job's full batch enqueued a helper, and so on: several jobs sent copies, side by side.
+    assert len([count for count in worker.sent_counts() if count]) >= 2, f"one job sent it all: {worker.sent_counts()}"
+
+
 def test_temporary_refusals_are_retried_until_everything_arrives_once(smtp, start_worker):
     # The server answers the first 30 DATA commands with 451: every one of the 20 deliveries is refused
     # at least once, some twice, and must come back through rows due later, re-queued by the sweeper.
@@ -395,7 +409,8 @@ def test_the_same_job_enqueued_twice_sends_each_delivery_once(smtp, start_worker
 
     wait_until_delivered(message, smtp, [worker])
     wait_until(
-        lambda: len(worker.sent_counts()) == 3,
+        # The three, and the helpers their full batches enqueued (`_enqueue_helper`).
+        lambda: len(worker.sent_counts()) >= 3 and sum(worker.sent_counts()) == 60,
         what="all three send jobs have finished",
         describe=worker.log_tail,
     )
