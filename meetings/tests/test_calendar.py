@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
+import time_machine
 from django.utils import translation
 
 from alliances.tests.factories import AllianceFactory, MemberFactory
@@ -113,3 +114,19 @@ def test_invitation_files_are_in_the_attendees_language(meeting):
     ]
     assert files[0].content == files[1].content
     assert expected in str(icalendar.Calendar.from_ical(files[0].content).walk("VEVENT")[0]["DESCRIPTION"])
+
+
+@pytest.mark.parametrize("method", [calendar.REQUEST, calendar.CANCEL])
+def test_invitations_for_many_give_each_attendee_the_bytes_invitation_files_gives(meeting, method):
+    # Long names and addresses fold over several lines; a quote-worthy name and accents are escaped.
+    attendees = [
+        Address(email="mia@example.org", name="Mia, Member", language="es"),
+        Address(
+            email="a.very.long.address.for.folding.the.line@example.org", name="Señora Ñúñez-Ortega", language="en"
+        ),
+        Address(email="nameless@example.org", language="es"),
+    ]
+    with time_machine.travel(NOW, tick=False):
+        files_for = calendar.invitations(meeting=meeting, method=method)
+        for attendee in attendees:
+            assert files_for(attendee) == calendar.invitation_files(meeting=meeting, method=method, attendee=attendee)

@@ -1,12 +1,16 @@
 """The notes of a meeting: what they hold, sending them once, finality and amendments, reminders, export."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
+from unittest import mock
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alliances import services as alliance_services
@@ -17,6 +21,7 @@ from meetings.models import Meeting, NoteAmendment, Stance
 from meetings.services import MeetingError
 from meetings.tests.run_helpers import T0, Table, go_to, round_table, start
 from meetings.tests.sending_helpers import calendar_part, email_to, event_of
+from outbox import services as outbox_services
 from outbox.models import Delivery
 from tasks import services as todos
 from tasks.models import Todo
@@ -280,10 +285,10 @@ def test_a_spanish_reader_gets_the_notes_in_spanish_in_their_time_zone(
 
     delivery = Delivery.objects.get(to_email="cy@example.org")
     assert delivery.language == "es"
-    assert "Asistencia" in delivery.body_text
-    assert "Attendance" not in delivery.body_text
+    assert "Asistencia" in delivery.text
+    assert "Attendance" not in delivery.text
     # 17:00 UTC is 13:00 in Puerto Rico.
-    assert "13:00" in delivery.body_text or "1:00" in delivery.body_text
+    assert "13:00" in delivery.text or "1:00" in delivery.text
 
 
 def test_only_the_note_taker_the_facilitator_and_stewards_send_and_only_after_the_meeting(alliance, held):
@@ -569,3 +574,29 @@ def test_a_note_taker_who_left_is_replaced_by_the_stewards_in_the_reminder(
         assert notes.meeting_remind_notes(meeting_id=held.meeting.pk, now=ENDED + timedelta(days=2)) is True
 
     assert [parseaddr(e.to[0])[1] for e in mailoutbox] == [held.table.steward.user.email]
+
+
+def test_sending_to_many_more_members_costs_the_same_queries_and_renders_copies_alike_once(held):
+    def send() -> tuple[int, Counter]:
+        with (
+            mock.patch("outbox.services.render_to_string", wraps=outbox_services.render_to_string) as rendered,
+            CaptureQueriesContext(connection) as queries,
+            transaction.atomic(),
+        ):
+            notes.notes_send(meeting=held.meeting, by=held.table.note_taker)
+            bodies = Counter(d.body_text for d in Delivery.objects.filter(language="es"))
+            transaction.set_rollback(True)  # to send again, with more members
+        return len(queries), Counter(call.args[0] for call in rendered.call_args_list), bodies
+
+    few_queries, few_renders, _ = send()
+    for n in range(12):
+        MemberFactory(alliance=held.table.alliance, user__language="es" if n % 2 else "en", user__time_zone="UTC")
+    many_queries, many_renders, spanish = send()
+
+    assert many_queries == few_queries
+    # The twelve newcomers have no to-do and were not on the roll: the six in English read what those
+    # present without a to-do read, the six in Spanish one copy between them.
+    assert many_renders["emails/notes.txt"] == few_renders["emails/notes.txt"] + 1
+    assert sorted(spanish.values()) == [6]
+    # The notes themselves: once per language and zone, not once a copy.
+    assert many_renders["meetings/notes.md"] == few_renders["meetings/notes.md"] + 1

@@ -47,8 +47,8 @@ def site(live_server, settings):
 
 def link_in_email(delivery, path_prefix: str) -> str:
     """The first link in an email's text that goes to the given path."""
-    match = re.search(rf"https?://\S+{re.escape(path_prefix)}\S*", delivery.body_text)
-    assert match, f"no link to {path_prefix} in: {delivery.body_text}"
+    match = re.search(rf"https?://\S+{re.escape(path_prefix)}\S*", delivery.text)
+    assert match, f"no link to {path_prefix} in: {delivery.text}"
     return match.group(0)
 
 
