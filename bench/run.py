@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import scheduled_jobs
 from harness import (
     BENCH,
     CONNECTIONS,
@@ -514,6 +515,8 @@ def main() -> None:
     sections = []
     if not ONLY or "pages" in ONLY:
         sections.append(run_pages(env, port, started, machine_line))
+    if not ONLY or "jobs" in ONLY:
+        sections.append(scheduled_jobs.scenario(env))
     for section in sections:
         print(section.markdown)
         if not SMOKE:
