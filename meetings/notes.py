@@ -418,6 +418,8 @@ def notes_amend(
             "author_name": by_user.user.display_name,
             **_urls(meeting, alliance),
         },
+        # Every copy reads the same in its language and time zone: rendered once for each, not once a member.
+        alike=lambda address: None,
         scope=alliance.mail_scope,
         reply_to=by_user.user.email,
         key=f"meetings.notes_amendment:{amendment.pk}",

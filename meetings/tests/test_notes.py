@@ -600,3 +600,24 @@ def test_sending_to_many_more_members_costs_the_same_queries_and_renders_copies_
     assert sorted(spanish.values()) == [6]
     # The notes themselves: once per language and zone, not once a copy.
     assert many_renders["meetings/notes.md"] == few_renders["meetings/notes.md"] + 1
+
+
+def test_an_amendment_to_many_members_is_rendered_once_per_language_and_zone(
+    held, django_capture_on_commit_callbacks, mailoutbox
+):
+    _send(held, django_capture_on_commit_callbacks)
+    for n in range(12):
+        MemberFactory(alliance=held.table.alliance, user__language="es" if n % 2 else "en", user__time_zone="UTC")
+    everyone = Member.objects.active().filter(alliance=held.table.alliance)
+    zones = {(m.user.language, m.user.time_zone) for m in everyone.select_related("user")}
+    mailoutbox.clear()
+
+    with (
+        mock.patch("outbox.services.render_to_string", wraps=outbox_services.render_to_string) as rendered,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        notes.notes_amend(meeting=held.meeting, by=held.table.note_taker, text="The fair is on 13 June.")
+
+    assert Counter(call.args[0] for call in rendered.call_args_list)["emails/notes_amended.txt"] == len(zones)
+    assert sorted(parseaddr(e.to[0])[1] for e in mailoutbox) == sorted(m.user.email for m in everyone)
+    assert all("The fair is on 13 June." in e.body for e in mailoutbox)
