@@ -8,8 +8,10 @@ posts the notes page's own form with its CSRF token. Each run sends a fresh meet
 bench_notes.py; the alliance of 500 is made on the first run and kept), so BENCH_REUSE=1 reruns work.
 
 Checked, and a problem if wrong: the click answers with the redirect to the notes, every member's address gets
-exactly one email (one recipient each, no Message-ID twice, nobody else written to), each copy carries the
-next meeting's invitation, and the outbox records every delivery as sent.
+exactly one copy (one recipient each, no Message-ID twice, nobody else written to), each copy carries the
+next meeting's invitation, and the outbox records every delivery as sent. The copies are told from other
+email by their Message-IDs, which the outbox recorded with the click; jobs earlier parts left in the queue
+are discarded before the worker starts.
 """
 
 # It runs a fixed local program (the Celery worker) with arguments of its own making:
@@ -132,6 +134,12 @@ def scenario(env: dict[str, str]) -> Section:
     }
     worker = server = None
     problems: list[str] = []
+    # Jobs an earlier part left in the benchmark's Redis (no worker ran them) would send other messages.
+    from roundtable.celery import app
+
+    left = app.control.purge()
+    if left:
+        print(f"bench: {left} jobs earlier parts left in the queue were discarded")
     try:
         worker = start_worker(mail_env, "celery-notes.log")
         # One worker: the click is timed alone, on the process that has just shown the note taker the
@@ -154,9 +162,16 @@ def scenario(env: dict[str, str]) -> Section:
         answered = time.perf_counter()
         if status != 302 or headers.get("Location") != notes_path:
             problems.append(f"notes: Send notes answered {status} (to {headers.get('Location')}), not the notes")
+        # The copies of these notes, by their Message-IDs (recorded before the click answered).
+        ours = {
+            message_id.encode()
+            for message_id in Delivery.objects.filter(message__key=f"meetings.notes:{meeting.pk}").values_list(
+                "header_message_id", flat=True
+            )
+        }
         deadline = answered + WAIT_SECONDS
         while time.perf_counter() < deadline and not expected <= {
-            address for entry in sink.snapshot() for address in entry.recipients
+            address for entry in sink.snapshot() if entry.message_id in ours for address in entry.recipients
         }:
             time.sleep(0.05)
         time.sleep(GRACE_SECONDS)
@@ -165,7 +180,10 @@ def scenario(env: dict[str, str]) -> Section:
         stop(worker)
         smtp.stop()
 
-    received = sink.snapshot()
+    everything = sink.snapshot()
+    received = [entry for entry in everything if entry.message_id in ours]
+    if len(received) < len(everything):
+        print(f"bench: {len(everything) - len(received)} emails of other messages were accepted too (not counted)")
     copies = Counter(address for entry in received for address in entry.recipients)
     missing = expected - set(copies)
     twice = sorted(address for address, count in copies.items() if count > 1 and address in expected)
@@ -179,8 +197,8 @@ def scenario(env: dict[str, str]) -> Section:
         problems.append(f"notes: copies went to {len(strangers)} addresses of no member (e.g. {strangers[0]})")
     if any(len(entry.recipients) != 1 for entry in received):
         problems.append("notes: a message was addressed to more than one recipient")
-    if any(count > 1 or not message_id for message_id, count in message_ids.items()):
-        problems.append("notes: a Message-ID was missing or repeated")
+    if any(count > 1 for count in message_ids.values()):
+        problems.append("notes: a copy was sent twice (its Message-ID arrived more than once)")
     if not all(entry.has_invitation for entry in received):
         problems.append("notes: a copy came without the next meeting's calendar invitation")
     statuses = Counter(
