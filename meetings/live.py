@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from alliances.models import Member
 from meetings import steps
-from meetings.models import AgendaItem, AgendaSegment, Decision, Meeting, RoundRobin, StepTime, Turn
+from meetings.models import AgendaItem, AgendaSegment, Attendance, Decision, Meeting, RoundRobin, StepTime, Turn
 from meetings.steps import Step
 
 
@@ -106,9 +106,10 @@ def live_state(meeting: Meeting, *, now: datetime | None = None) -> LiveState:
 
 # The poll every viewer's page makes each second: written as SQL because Django would spend longer compiling
 # this three-table join in Python (about 0.5 ms) than the database spends answering it, and this query is
-# all the unchanged path does beyond the session (the benchmark holds it to 70 % of a bare page).
+# all the unchanged path does beyond the session (the benchmark holds it to 70 % of a bare page). It reads
+# the reader's roles too, so that a changed state can be handed out per kind of reader with no more queries.
 _POLL_SQL = (
-    "SELECT m.revision, m.alliance_id, mb.id"
+    "SELECT m.revision, m.alliance_id, mb.id, mb.is_steward, m.facilitator_id, m.note_taker_id"
     " FROM meetings_meeting m"
     " JOIN alliances_alliance a ON a.id = m.alliance_id"
     " JOIN alliances_member mb ON mb.alliance_id = m.alliance_id"
@@ -116,8 +117,20 @@ _POLL_SQL = (
 )
 
 
-def poll(*, meeting_pk: int, slug: str, user_id: int) -> tuple[int, int, int] | None:
-    """(revision, alliance id, reader's membership id) of a meeting in the reader's alliance, in one query.
+@dataclass(frozen=True)
+class Poll:
+    """What the poll's one query says of the meeting and of the reader (an active member of its alliance)."""
+
+    revision: int
+    alliance_id: int
+    member_pk: int
+    # run.may_drive and run.may_mark_attendance for this reader, from the same row (tested to agree).
+    may_drive: bool
+    may_mark_attendance: bool
+
+
+def poll(*, meeting_pk: int, slug: str, user_id: int) -> Poll | None:
+    """The meeting's revision and what the reader may do at it, in one query.
 
     None when the meeting is not in that alliance or the reader is not (or no longer) an active member of
     it: a member removed during the meeting gets 404 at their next poll.
@@ -125,7 +138,59 @@ def poll(*, meeting_pk: int, slug: str, user_id: int) -> tuple[int, int, int] | 
     with connection.cursor() as cursor:
         cursor.execute(_POLL_SQL, [meeting_pk, slug, user_id])
         row = cursor.fetchone()
-    return (row[0], row[1], row[2]) if row else None
+    return _poll_of(row) if row is not None else None
+
+
+def _poll_of(row: tuple) -> Poll:
+    revision, alliance_id, member_pk, is_steward, facilitator_id, note_taker_id = row
+    # The rules of meetings/run.py for an active member of the meeting's alliance: the facilitator and the
+    # stewards drive (Meeting.can_edit); they and the note taker mark attendance.
+    may_drive = bool(is_steward) or member_pk == facilitator_id
+    return Poll(
+        revision=revision,
+        alliance_id=alliance_id,
+        member_pk=member_pk,
+        may_drive=may_drive,
+        may_mark_attendance=may_drive or member_pk == note_taker_id,
+    )
+
+
+# The recording part's first look (meetings/views/record.py): the poll's row (the same joins), where the
+# meeting is, and whether the reader takes part in it: marked present, or a stance or a turn of theirs in it.
+_PART_SQL = (
+    "SELECT m.revision, m.alliance_id, mb.id, mb.is_steward, m.facilitator_id, m.note_taker_id,"
+    " m.status, m.current_step,"
+    " EXISTS (SELECT 1 FROM meetings_attendance t WHERE t.meeting_id = m.id AND t.member_id = mb.id"
+    "  AND t.status = %s)"
+    " OR EXISTS (SELECT 1 FROM meetings_stance s JOIN meetings_proposal p ON p.id = s.proposal_id"
+    "  JOIN meetings_agendaitem i ON i.id = p.item_id WHERE i.meeting_id = m.id AND s.member_id = mb.id)"
+    " OR EXISTS (SELECT 1 FROM meetings_turn t JOIN meetings_roundrobin r ON r.id = t.round_robin_id"
+    "  WHERE r.meeting_id = m.id AND t.member_id = mb.id)"
+    " FROM meetings_meeting m"
+    " JOIN alliances_alliance a ON a.id = m.alliance_id"
+    " JOIN alliances_member mb ON mb.alliance_id = m.alliance_id"
+    " WHERE m.id = %s AND a.slug = %s AND mb.user_id = %s AND mb.is_active"
+)
+
+
+@dataclass(frozen=True)
+class PartReader:
+    """The poll's row, with where the meeting is and whether the reader takes part in it."""
+
+    poll: Poll
+    status: str
+    current_step: str
+    takes_part: bool
+
+
+def part_reader(*, meeting_pk: int, slug: str, user_id: int) -> PartReader | None:
+    """As `poll`, for the recording part: one query; None for a reader who is not an active member."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PART_SQL, [Attendance.Status.PRESENT, meeting_pk, slug, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return PartReader(poll=_poll_of(row[:6]), status=row[6], current_step=row[7], takes_part=bool(row[8]))
 
 
 def revision_of(meeting_pk: int, *, alliance_id: int | None = None) -> int | None:

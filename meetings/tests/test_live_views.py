@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from alliances import services as alliance_services
 from alliances.tests.factories import MemberFactory
-from meetings import consensus, round_robins, run, steps
+from meetings import consensus, live, round_robins, run, steps
 from meetings.models import Attendance, Meeting, RoundRobin, Turn
 from meetings.tests.run_helpers import Table, go_to, round_table, start
 
@@ -492,3 +492,115 @@ def test_the_kept_live_page_shows_each_move_of_the_meeting(client, table):
 
     assert 'data-step="bonding"' in before
     assert 'data-step="reflection"' in after
+
+
+# --- One changed state for every reader of a kind ---------------------------------------------------------
+
+
+def _state(client, table: Table, member, **headers) -> str:
+    client.force_login(member.user)
+    response = client.get(_url(table, "live_state"), headers={"If-None-Match": '"0"', **headers})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _plain_speaker(table: Table):
+    """A round robin on the information item, moved on until a member with no role has the floor."""
+    go_to(table, steps.item_key(table.info), now=timezone.now())
+    round_robin = round_robins.start_round_robin(meeting=_meeting(table), by=table.facilitator, item=table.info)
+    while True:
+        speaker = Turn.objects.get(round_robin=round_robin, position=round_robin.current_position).member
+        if not run.may_mark_attendance(_meeting(table), speaker):
+            return speaker
+        round_robin = round_robins.next_speaker(round_robin=round_robin, by=table.facilitator)
+
+
+@pytest.mark.parametrize("role", ["steward", "facilitator", "note_taker", "plain member"])
+def test_the_poll_reads_what_the_reader_may_do_as_the_run_of_show_decides_it(table, role):
+    _started(table)
+    member = table.others[0] if role == "plain member" else getattr(table, role)
+    meeting = _meeting(table)
+
+    reader = live.poll(meeting_pk=meeting.pk, slug=table.alliance.slug, user_id=member.user_id)
+
+    assert reader.member_pk == member.pk
+    assert reader.revision == meeting.revision
+    assert reader.may_drive == run.may_drive(meeting, member)
+    assert reader.may_mark_attendance == run.may_mark_attendance(meeting, member)
+
+
+def test_a_changed_state_is_built_once_for_every_follower_and_costs_the_others_the_poll_alone(
+    client, table, django_assert_num_queries
+):
+    _started(table)
+    run.go_to_next_step(meeting=_meeting(table), by=table.facilitator)
+    first = _state(client, table, table.others[0])
+
+    for follower in table.others[1:]:
+        client.force_login(follower.user)
+        # The session, the user and the poll: the fragment is the one built for the first follower.
+        with django_assert_num_queries(3):
+            response = client.get(_url(table, "live_state"), headers={"If-None-Match": '"0"'})
+        assert response.content.decode() == first
+    assert 'data-step="reflection"' in first
+    assert 'data-controls=""' in first
+
+
+def test_drivers_note_takers_and_followers_each_get_their_kind_of_copy(client, table):
+    _started(table)
+    attendance_data = "data-attendance="
+
+    follower = _state(client, table, table.others[0])
+    steward = _state(client, table, table.steward)
+    facilitator = _state(client, table, table.facilitator)
+    note_taker = _state(client, table, table.note_taker)
+
+    assert 'data-controls=""' in follower
+    assert attendance_data not in follower
+    assert 'data-controls="steps"' in steward
+    assert attendance_data in steward
+    assert facilitator == steward
+    assert 'data-controls=""' in note_taker
+    assert attendance_data in note_taker
+
+
+@pytest.mark.parametrize("speaker_first", [True, False])
+def test_the_speaker_alone_is_offered_to_pass_their_turn_whoever_asked_first(client, table, speaker_first):
+    _started(table)
+    speaker = _plain_speaker(table)
+    listener = next(m for m in table.others if m.pk != speaker.pk)
+
+    if speaker_first:
+        speaker_state = _state(client, table, speaker)
+        listener_state = _state(client, table, listener)
+    else:
+        listener_state = _state(client, table, listener)
+        speaker_state = _state(client, table, speaker)
+    another = _state(client, table, next(m for m in table.others if m.pk not in (speaker.pk, listener.pk)))
+
+    assert 'data-controls="my-turn"' in speaker_state
+    assert 'data-controls=""' in listener_state
+    assert another == listener_state
+
+
+def test_each_language_gets_its_own_copy(client, table):
+    _started(table)
+    spanish = MemberFactory(alliance=table.alliance, user__language="es")
+
+    english_state = _state(client, table, table.others[0])
+    spanish_state = _state(client, table, spanish)
+
+    assert "Now: Bonding social moment" in english_state
+    assert "Ahora:" in spanish_state
+    assert "Now: Bonding social moment" not in spanish_state
+
+
+def test_the_big_screen_s_state_and_a_member_s_are_not_handed_to_each_other(client, table):
+    _started(table)
+    client.force_login(table.others[0].user)
+
+    screen = client.get(_url(table, "live_state") + "?screen=1").content.decode()
+    page = client.get(_url(table, "live_state")).content.decode()
+
+    assert "live-screen-step" in screen
+    assert "live-screen-step" not in page

@@ -4,12 +4,14 @@ next meeting and takeaways, each as the page's script sends it (HX-Request) and 
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from alliances import services as alliance_services
 from alliances.tests.factories import MemberFactory
-from meetings import consensus, round_robins, steps
+from meetings import attendance, consensus, round_robins, steps
 from meetings.models import Meeting, Proposal, Segment, Stance, Turn
 from meetings.tests.run_helpers import Table, go_to, round_table, start
 from meetings.views.record import VERSION_HEADER
@@ -675,10 +677,11 @@ def test_the_fragment_reads_a_bounded_number_of_queries(
     _busy_item(table, extra_members=extra_members, todos=todos)
     client.force_login(table.note_taker.user)
 
-    # The same whatever the number of members, stances and to-dos (14: the session, the user, the
-    # membership, the meeting, its steps (2), the round robin and its turns, who is present, the proposals
-    # with their stances, the to-dos, and for the note taker the members and the next meeting's date).
-    with django_assert_max_num_queries(14):
+    # The same whatever the number of members, stances and to-dos (15: the session, the user, the reader's
+    # row (roles, and whether they take part: a bystander's part is shared), the membership, the meeting,
+    # its steps (2), the round robin and its turns, who is present, the proposals with their stances, the
+    # to-dos, and for the note taker the members and the next meeting's date).
+    with django_assert_max_num_queries(15):
         response = client.get(_url(table, "record_step"))
 
     assert response.status_code == 200
@@ -691,7 +694,8 @@ def test_the_review_fragment_reads_a_bounded_number_of_queries(client, table, dj
     _go_past_the_decision(table, Segment.DECISIONS_REVIEW.value)
     client.force_login(table.note_taker.user)
 
-    with django_assert_max_num_queries(11):
+    # As above, without the item's parts (the reader's row is one of them).
+    with django_assert_max_num_queries(12):
         response = client.get(_url(table, "record_step"))
 
     assert response.status_code == 200
@@ -746,3 +750,127 @@ def test_a_next_meeting_in_the_past_is_refused_with_the_error_tied_to_its_field(
     assert "A meeting can only be scheduled in the future." in page
     table.meeting.refresh_from_db()
     assert table.meeting.next_meeting_id is None
+
+
+# --- The part every bystander gets ------------------------------------------------------------------------
+
+
+def _part(client, table: Table, member) -> str:
+    client.force_login(member.user)
+    response = client.get(_url(table, "record_step"), **HTMX)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _bystanders(table: Table, count: int) -> list:
+    """Members who hold no role at the meeting and are not marked present."""
+    return [MemberFactory(alliance=table.alliance) for _ in range(count)]
+
+
+def test_a_bystander_s_part_is_built_once_per_revision_and_shared(client, table):
+    proposal = _proposal(table)
+    first, second = _bystanders(table, 2)
+    with CaptureQueriesContext(connection) as building:
+        built = _part(client, table, first)
+    client.force_login(second.user)
+
+    with CaptureQueriesContext(connection) as sharing:
+        shared = client.get(_url(table, "record_step"), **HTMX).content.decode()
+
+    assert shared == built
+    assert "Hold the fair on 12 June." in shared
+    assert "You are not marked present" in shared
+    assert "<form" not in shared
+    # The session, the user, and the reader's row (their roles, and whether they take part in the meeting).
+    assert len(sharing) == 3 < len(building)
+    consensus.record_stance(proposal=proposal, member=table.others[0], kind=Stance.Kind.AGREE, by=table.note_taker)
+    assert "<strong>Ann</strong>: Agree" in _part(client, table, second)
+
+
+@pytest.mark.parametrize("bystander_first", [True, False])
+def test_someone_present_gets_their_own_stance_form_and_a_bystander_never_does(client, table, bystander_first):
+    _proposal(table)
+    bystander = _bystanders(table, 1)[0]
+    ann = table.others[0]
+
+    if bystander_first:
+        bystanders, anns = _part(client, table, bystander), _part(client, table, ann)
+    else:
+        anns, bystanders = _part(client, table, ann), _part(client, table, bystander)
+
+    assert "Record my stance" in anns
+    assert "Record my stance" not in bystanders
+    assert "You are not marked present" in bystanders
+
+
+def test_a_member_who_took_a_stance_then_left_still_sees_it_after_a_bystander_asked(client, table):
+    proposal = _proposal(table)
+    bystander = _bystanders(table, 1)[0]
+    ann = table.others[0]
+    consensus.record_stance(proposal=proposal, member=ann, kind=Stance.Kind.AGREE, by=ann)
+    attendance.mark_attendance(meeting=table.meeting, member=ann, status="absent", by=table.note_taker)
+
+    bystanders = _part(client, table, bystander)
+    anns = _part(client, table, ann)
+
+    assert "Your stance: Agree" in anns
+    assert "Your stance" not in bystanders
+
+
+def test_the_note_taker_and_the_facilitator_get_their_forms_after_a_bystander_asked(client, table):
+    _proposal(table)
+    bystander = _bystanders(table, 1)[0]
+
+    _part(client, table, bystander)
+
+    assert "Record the stance of someone present" in _part(client, table, table.note_taker)
+    assert "Record the stance of someone present" in _part(client, table, table.facilitator)
+
+
+def test_on_the_review_a_todo_s_owner_absent_from_the_meeting_may_correct_it_whoever_asked_first(client, table):
+    proposal = _proposal(table)
+    _all_agree(table, proposal)
+    consensus.resolve_check(proposal=proposal, by=table.facilitator)
+    bystander, owner = _bystanders(table, 2)
+    todo_services.capture_todo(
+        alliance=table.alliance,
+        meeting=table.meeting,
+        item=table.decision,
+        text="Book the yard",
+        owner=owner,
+        by=table.note_taker,
+    )
+    _go_past_the_decision(table, Segment.DECISIONS_REVIEW.value)
+
+    bystanders = _part(client, table, bystander)
+    owners = _part(client, table, owner)
+
+    assert "Book the yard" in bystanders
+    assert "Correct this to-do" not in bystanders
+    assert "Correct this to-do" in owners
+
+
+def test_in_the_closing_round_a_member_who_left_keeps_their_takeaway_after_a_bystander_asked(client, table):
+    _go_past_the_decision(table, Segment.EVALUATION.value)
+    rr = round_robins.start_round_robin(meeting=table.meeting, by=table.facilitator, evaluation=True)
+    bystander = _bystanders(table, 1)[0]
+    ann = table.others[0]
+    attendance.mark_attendance(meeting=table.meeting, member=ann, status="absent", by=table.note_taker)
+
+    bystanders = _part(client, table, bystander)
+    anns = _part(client, table, ann)
+
+    assert f'id="record-turn-{rr.turns.get(member=ann).pk}"' in anns
+    assert "data-autosave" not in bystanders
+
+
+def test_each_language_gets_its_own_bystanders_part(client, table):
+    _proposal(table)
+    english = _bystanders(table, 1)[0]
+    spanish = MemberFactory(alliance=table.alliance, user__language="es")
+
+    englishs = _part(client, table, english)
+    spanishs = _part(client, table, spanish)
+
+    assert "You are not marked present" in englishs
+    assert "You are not marked present" not in spanishs

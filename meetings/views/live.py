@@ -6,8 +6,9 @@ the membership and reads the revision together, so a member removed meanwhile ge
 meeting answers the fragment (templates/meetings/_live_state.html). The state lives in the database,
 so any number of workers serve it and no worker is held per viewer. The live page and the big screen
 are kept per reader by the page cache until the alliance's version moves (every run-of-show write
-renews it); the changed fragment is kept per reader and revision. Their clocks are moments that live.js
-counts from with the server's clock, so a kept copy never shows an old time.
+renews it); the changed fragment is built once per revision for every reader of the same kind (what they
+may do, their language) and shared by them. Their clocks are moments that live.js counts from with the
+server's clock, so a kept copy never shows an old time.
 
 The facilitator's and stewards' buttons are plain POST forms that redirect back to the live page with a
 message; live.js sends them with fetch instead (header `X-Live-Action`) and gets the message as JSON,
@@ -16,16 +17,20 @@ page showed, so that a double click cannot move the meeting twice (meetings/run.
 """
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,7 +43,6 @@ from meetings.live import LiveState
 from meetings.models import Apology, Attendance, Meeting, Proposal, Reflection, RoundRobin, Stance
 from meetings.services import MeetingError
 from meetings.views.record import record_context
-from roundtable import page_cache
 from roundtable.errors import DomainError
 from roundtable.http import AuthenticatedHttpRequest
 
@@ -130,8 +134,9 @@ def _stance_count(meeting: Meeting, step: steps.Step | None) -> StanceCount | No
     )
 
 
-def _controls(state: LiveState, member: Member, *, can_drive: bool) -> list[str]:
-    """The groups of buttons this reader sees now (live.js shows and hides the same groups on each poll)."""
+def _controls(state: LiveState, *, can_drive: bool, speaking: bool) -> list[str]:
+    """The groups of buttons this reader sees now (live.js shows and hides the same groups on each poll);
+    `speaking`: the reader is the speaker of the round robin under way."""
     meeting = state.meeting
     shown = []
     round_robin_open = state.round_robin is not None
@@ -146,7 +151,7 @@ def _controls(state: LiveState, member: Member, *, can_drive: bool) -> list[str]
             shown.append("round-robin-start")
         if state.step is not None and state.step.key == steps.LAST and not round_robin_open:
             shown.append("end")
-    if not can_drive and state.speaker is not None and state.speaker.pk == member.pk:
+    if not can_drive and speaking:
         shown.append("my-turn")
     return shown
 
@@ -171,8 +176,13 @@ def _moments(meeting: Meeting, state: LiveState) -> dict[str, int | None]:
     }
 
 
-def _state_context(member: Member, meeting: Meeting, state: LiveState, *, can_drive: bool, screen: bool) -> dict:
-    """What the polled fragment shows, and the data attributes live.js reads from it."""
+def _speaking(state: LiveState, member: Member) -> bool:
+    return state.speaker is not None and state.speaker.pk == member.pk
+
+
+def _state_context(meeting: Meeting, state: LiveState, *, can_drive: bool, speaking: bool, screen: bool) -> dict:
+    """What the polled fragment shows, and the data attributes live.js reads from it: nothing of the reader
+    but what they may do (`can_drive`, and `speaking` for the speaker's own "pass my turn")."""
     title = _step_title(state.step, state.steps)
     here = state.step_index
     rows = [
@@ -190,7 +200,7 @@ def _state_context(member: Member, meeting: Meeting, state: LiveState, *, can_dr
         reflection = Reflection.objects.filter(meeting=meeting).first()
     stances = _stance_count(meeting, state.step)
     decision = state.latest_decision
-    shown = _controls(state, member, can_drive=can_drive)
+    shown = _controls(state, can_drive=can_drive, speaking=speaking)
     status_sentences: dict[str, str] = {
         Meeting.Status.SCHEDULED: _("The meeting has not started yet."),
         Meeting.Status.IN_PROGRESS: _("The meeting has started."),
@@ -306,7 +316,7 @@ def _live_detail(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
     can_drive = run.may_drive(meeting, member)
     can_mark = run.may_mark_attendance(meeting, member)
     context = {
-        **_state_context(member, meeting, state, can_drive=can_drive, screen=False),
+        **_state_context(meeting, state, can_drive=can_drive, speaking=_speaking(state, member), screen=False),
         "can_drive": can_drive,
         "can_record": run.may_record(meeting, member),
         "can_mark_attendance": can_mark,
@@ -329,7 +339,7 @@ def _live_screen(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
     meeting = _get_meeting(member, pk)
     state = live.live_state(meeting)
     context = {
-        **_state_context(member, meeting, state, can_drive=False, screen=True),
+        **_state_context(meeting, state, can_drive=False, speaking=False, screen=True),
         "alliance": member.alliance,
         "live_urls": _urls(meeting),
     }
@@ -357,41 +367,77 @@ def live_state_fragment(request: AuthenticatedHttpRequest, slug: str, pk: int) -
     """The polled state: 304 after one query when the revision is the one the page holds.
 
     That query checks the membership (active now: a member removed meanwhile gets 404 at once) and reads
-    the revision, the alliance and the reader's membership together. A changed meeting's fragment is then
-    kept per reader and revision (every viewer asks for it within a second of the change), so the second
-    and later readers of a copy pay no more queries than the unchanged path.
+    the revision, the alliance and what the reader may do at the meeting together. A changed meeting's
+    fragment is then shared by every reader of the same kind (`_shared_state`).
     """
-    row = live.poll(meeting_pk=pk, slug=slug, user_id=request.user.pk)
-    if row is None:
+    reader = live.poll(meeting_pk=pk, slug=slug, user_id=request.user.pk)
+    if reader is None:
         raise Http404
-    revision, alliance_id, member_pk = row
     # The revision read first: the fragment, built from a second read, is as new or newer, so the ETag
     # never claims more than the page got (at worst the next poll gets the same fragment again).
-    etag = _etag(revision)
+    etag = _etag(reader.revision)
     if _matches(request, etag):
         return _no_cache(HttpResponseNotModified(), etag)
     screen = request.GET.get("screen") == "1"
-    response = page_cache.cached_page(
-        request,
-        # The alliance's version too: a role handed on or a steward named changes the buttons offered.
-        scope=lambda: f"live-state:{pk}:{revision}:member:{member_pk}:{versions.version_of(alliance_id)}",
-        build=lambda: _live_state_response(request, slug, pk, screen=screen),
+    return _no_cache(HttpResponse(_shared_state(request, slug, pk, reader, screen=screen)), etag)
+
+
+# How long a shared fragment is kept: every viewer asks within a second or two of a change.
+SHARED_STATE_SECONDS = 120
+
+
+def _shared_state(request: HttpRequest, slug: str, pk: int, reader: live.Poll, *, screen: bool) -> str:
+    """The changed fragment, built once per revision for every reader of the same kind.
+
+    After a change every viewer asks for the new state within a second: built for each of them, 200
+    followers cost 200 builds on the same workers that must answer them. What the fragment shows depends
+    on the reader only through what they may do (drive the meeting, mark attendance) and whether they are
+    the speaker, and on their language; it shows no local time (its clocks are moments that live.js counts
+    from). So one copy serves every reader of a kind (the big screen is a kind), kept with the speaker it
+    was built for: the speaker, who alone is offered "pass my turn", gets a copy of their own. The key
+    holds the alliance's version (a role handed on) and the minute (as the page cache's keys do).
+    """
+    kind = "screen" if screen else f"drive={reader.may_drive}:mark={reader.may_mark_attendance}"
+    key = ":".join(
+        (
+            "live-state",
+            str(pk),
+            str(reader.revision),
+            versions.version_of(reader.alliance_id),
+            kind,
+            translation.get_language() or "",
+            str(int(time.time() // 60)),
+        )
     )
-    return _no_cache(response, etag)
-
-
-def _live_state_response(request: HttpRequest, slug: str, pk: int, *, screen: bool) -> HttpResponse:
+    kept = cache.get(key)
+    if isinstance(kept, tuple) and len(kept) == 2:
+        speaker_pk, content = kept
+        if screen or reader.may_drive or speaker_pk != reader.member_pk:
+            return content
     member = get_membership(request, slug)
     meeting = _get_meeting(member, pk)
     state = live.live_state(meeting)
-    can_drive = not screen and run.may_drive(meeting, member)
-    context = _state_context(member, meeting, state, can_drive=can_drive, screen=screen)
-    if not screen and run.may_mark_attendance(meeting, member):
+    speaker_pk = state.speaker.pk if state.speaker is not None else None
+    shared = _render_state(member, meeting, state, reader, screen=screen, speaking=False)
+    cache.set(key, (speaker_pk, shared), SHARED_STATE_SECONDS)
+    if not screen and not reader.may_drive and speaker_pk == reader.member_pk:
+        return _render_state(member, meeting, state, reader, screen=screen, speaking=True)
+    return shared
+
+
+def _render_state(
+    member: Member, meeting: Meeting, state: LiveState, reader: live.Poll, *, screen: bool, speaking: bool
+) -> str:
+    """The fragment for a reader of this kind (rendered without the request: nothing of one reader's own
+    request, such as a CSRF token, may go into a copy others get)."""
+    can_drive = not screen and reader.may_drive
+    context = _state_context(meeting, state, can_drive=can_drive, speaking=speaking, screen=screen)
+    if not screen and reader.may_mark_attendance:
         # Only the marks and who arrived late: the attendance panel's rows (and their names) are on the page.
         marks = list(Attendance.objects.filter(meeting=meeting).values_list("member_id", "status", "arrived_at"))
         context["attendance_json"] = json.dumps({member_id: status for member_id, status, _at in marks})
         context["attendance_late_json"] = json.dumps([member_id for member_id, _status, at in marks if at])
-    return render(request, "meetings/_live_state.html", {**context, "alliance": member.alliance})
+    return render_to_string("meetings/_live_state.html", {**context, "alliance": member.alliance})
 
 
 def _urls(meeting: Meeting) -> dict[str, str]:

@@ -20,26 +20,30 @@ check and deferral also the stewards'; a stance is each present member's own, or
 taker and the facilitator; to-dos are the facilitator's, the note taker's and the stewards'.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import time_zones
+from alliances import versions
 from alliances.access import get_membership
 from alliances.models import Member
 from alliances.pages import render_alliance
-from meetings import consensus, rotation, run, services, steps, texts
+from meetings import consensus, live, rotation, run, services, steps, texts
 from meetings.consensus import Review
 from meetings.forms import MeetingForm
 from meetings.live import LiveState
@@ -532,17 +536,86 @@ def _error(request: AuthenticatedHttpRequest, member: Member, meeting: Meeting, 
 
 @require_GET
 def record_step(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    """The recording part of the current step, for the page's script to merge in when the meeting moved."""
-    member, meeting = _get(request, slug, pk)
-    context = {
-        "alliance": member.alliance,
-        "member": member,
-        "meeting": meeting,
-        "record": _recording(member, meeting, _current_step(meeting)),
-    }
-    response = render(request, "meetings/_record_step.html", context)
+    """The recording part of the current step, for the page's script to merge in when the meeting moved.
+
+    Every viewer's page asks for it within a second or two of each change: a bystander's part (`_bystander`)
+    is built once per revision and language and shared; anyone else's is built for them.
+    """
+    reader = live.part_reader(meeting_pk=pk, slug=slug, user_id=request.user.pk)
+    if reader is None:
+        raise Http404
+    if _bystander(reader):
+        response = HttpResponse(_shared_part(request, slug, pk, reader.poll))
+    else:
+        member, meeting = _get(request, slug, pk)
+        context = {
+            "alliance": member.alliance,
+            "member": member,
+            "meeting": meeting,
+            "record": _recording(member, meeting, _current_step(meeting)),
+        }
+        response = render(request, "meetings/_record_step.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# Steps whose recording part shows a bystander nothing of their own: the opening segments show only the
+# step, an item its round robin, stances and to-dos; the closing round its takeaways (a member's own turn
+# there is theirs to write). The review (to-dos their owners may correct) and the next meeting's form
+# (whoever may schedule) are always built for the reader.
+_SHAREABLE_STEPS = {kind.value for kind in Segment} - {Segment.DECISIONS_REVIEW.value, Segment.NEXT_MEETING.value}
+
+# How long a bystanders' part is kept: every viewer asks within a second or two of a change.
+SHARED_PART_SECONDS = 120
+
+
+def _bystander(reader: live.PartReader) -> bool:
+    """Whether the reader's part of the current step is every bystander's.
+
+    A bystander holds no role at the meeting (facilitator, note taker, steward: their part has the forms)
+    and takes no part in it: not marked present (no stance form), no stance (theirs is shown to them) and no
+    turn (their takeaway is theirs to write, even once gone). To-dos are listed alike for everyone but on
+    the review, which is never shared.
+    """
+    if reader.poll.may_drive or reader.poll.may_mark_attendance or reader.takes_part:
+        return False
+    key = reader.current_step if reader.status == Meeting.Status.IN_PROGRESS else ""
+    return not key or steps.item_pk(key) is not None or key in _SHAREABLE_STEPS
+
+
+def _shared_part(request: AuthenticatedHttpRequest, slug: str, pk: int, reader: live.Poll) -> str:
+    """The bystanders' part of this revision of the meeting, in the reader's language, built by the first.
+
+    Built for a stand-in member who holds no role and takes no part, so that what is kept is the same
+    whoever builds it (even one marked present meanwhile), and rendered without the request: nothing of
+    one reader's request (a CSRF token) may go into what others get; a bystander's part has no form. It
+    shows no local time (to-dos show their due day). The key holds the alliance's version and the minute,
+    as the page cache's keys do.
+    """
+    key = ":".join(
+        (
+            "record-step",
+            str(pk),
+            str(reader.revision),
+            versions.version_of(reader.alliance_id),
+            translation.get_language() or "",
+            str(int(time.time() // 60)),
+        )
+    )
+    content = cache.get(key)
+    if not isinstance(content, str):
+        member, meeting = _get(request, slug, pk)
+        # pk 0: no membership has it, so it is nobody's facilitator, note taker, stance, turn or to-do.
+        bystander = Member(pk=0, alliance=member.alliance, is_active=True, is_steward=False)
+        context = {
+            "alliance": member.alliance,
+            "member": bystander,
+            "meeting": meeting,
+            "record": _recording(bystander, meeting, _current_step(meeting)),
+        }
+        content = render_to_string("meetings/_record_step.html", context)
+        cache.set(key, content, SHARED_PART_SECONDS)
+    return content
 
 
 # --- Autosaved texts --------------------------------------------------------------------------------------
