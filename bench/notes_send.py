@@ -186,6 +186,20 @@ def scenario(env: dict[str, str]) -> Section:
     received = [entry for entry in everything if entry.message_id in ours]
     if len(received) < len(everything):
         print(f"bench: {len(everything) - len(received)} emails of other messages were accepted too (not counted)")
+    problems += check_copies(expected, received)
+    statuses = Counter(
+        Delivery.objects.filter(message__key=f"meetings.notes:{meeting.pk}").values_list("status", flat=True)
+    )
+    if statuses != {Delivery.Status.SENT: len(expected)}:
+        problems.append(f"notes: the outbox recorded {dict(statuses)} for {len(expected)} members")
+    if Meeting.objects.get(pk=meeting.pk).notes_sent_at is None:
+        problems.append("notes: the meeting's notes are not marked as sent")
+    return Section("notes", report(len(expected), clicked, answered, received, problems), problems)
+
+
+def check_copies(expected: set[str], received: list[Received]) -> list[str]:
+    """What is wrong with the copies the SMTP server accepted: each of `expected` must get exactly one."""
+    problems = []
     copies = Counter(address for entry in received for address in entry.recipients)
     missing = expected - set(copies)
     twice = sorted(address for address, count in copies.items() if count > 1 and address in expected)
@@ -203,14 +217,7 @@ def scenario(env: dict[str, str]) -> Section:
         problems.append("notes: a copy was sent twice (its Message-ID arrived more than once)")
     if not all(entry.has_invitation for entry in received):
         problems.append("notes: a copy came without the next meeting's calendar invitation")
-    statuses = Counter(
-        Delivery.objects.filter(message__key=f"meetings.notes:{meeting.pk}").values_list("status", flat=True)
-    )
-    if statuses != {Delivery.Status.SENT: len(expected)}:
-        problems.append(f"notes: the outbox recorded {dict(statuses)} for {len(expected)} members")
-    if Meeting.objects.get(pk=meeting.pk).notes_sent_at is None:
-        problems.append("notes: the meeting's notes are not marked as sent")
-    return Section("notes", report(len(expected), clicked, answered, received, problems), problems)
+    return problems
 
 
 def report(count: int, clicked: float, answered: float, received: list[Received], problems: list[str]) -> str:
