@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import notes_send
 import scheduled_jobs
 from harness import (
     BENCH,
@@ -517,6 +518,9 @@ def main() -> None:
         sections.append(run_pages(env, port, started, machine_line))
     if not ONLY or "jobs" in ONLY:
         sections.append(scheduled_jobs.scenario(env))
+    # Last: it adds an alliance of 500 to the data set and empties the benchmark's job queue first.
+    if not ONLY or "notes" in ONLY:
+        sections.append(notes_send.scenario(env))
     for section in sections:
         print(section.markdown)
         if not SMOKE:
