@@ -47,13 +47,13 @@ def get_membership(request: HttpRequest, slug: str) -> Member:
     entry_key = _MEMBERSHIP_KEY.format(slug, user_id)
     hint = _ALLIANCE_AT_SLUG.get(slug)
     keys = [entry_key] + ([versions.version_key(hint)] if hint is not None else [])
-    page_key = None
+    page_scope, page_key = alliance_page_scope(slug, user_id), None
     if page_cache.may_keep(request):
-        page_key = page_cache.page_key(request, alliance_page_scope(slug, user_id))
+        page_key = page_cache.page_key(request, page_scope)
         keys.append(page_key)
     found = cache.get_many(keys)
     if page_key is not None:
-        page_cache.prefetched(request, page_key, found.get(page_key))
+        page_cache.prefetched(request, page_scope, page_key, found.get(page_key))
 
     entry = found.get(entry_key)
     alliance_id = entry[0] if entry else hint

@@ -66,9 +66,10 @@ def may_keep(request: HttpRequest) -> bool:
     return bool(settings.PAGE_CACHE_SECONDS) and request.method == "GET" and not len(messages.get_messages(request))
 
 
-def prefetched(request: HttpRequest, key: str, kept: object) -> None:
-    """What the cache holds under `key`, found by a look-up that fetched it with other keys: not asked again."""
-    request.kept_pages = {key: kept}  # type: ignore[attr-defined]
+def prefetched(request: HttpRequest, scope: str, key: str, kept: object) -> None:
+    """What the cache holds under `key` (`scope`'s key), found by a look-up that fetched it with other keys:
+    neither the key is made nor the cache asked again."""
+    request.kept_page = (scope, key, kept)  # type: ignore[attr-defined]
 
 
 def cached_page(
@@ -89,10 +90,14 @@ def cached_page(
     # minute lets the cache drop copies on its own.
     if not may_keep(request):
         return build()
-    key = page_key(request, scope())
+    named = scope()
     wanted = stamp() if stamp else ""
-    found = getattr(request, "kept_pages", {})
-    kept = found[key] if key in found else cache.get(key)
+    found = getattr(request, "kept_page", None)
+    if found is not None and found[0] == named:
+        _scope, key, kept = found
+    else:
+        key = page_key(request, named)
+        kept = cache.get(key)
     # (stamp, content as bytes, content type); anything else (a copy another release kept) is not ours.
     if not (isinstance(kept, tuple) and len(kept) == 3 and kept[0] == wanted):
         request.building_cached_page = True  # type: ignore[attr-defined]
