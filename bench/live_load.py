@@ -664,7 +664,11 @@ def report(results: list[Result], machine_line: str) -> str:
         seen_row(double, "B"),
         "",
         f"- Target (issue 12): every change seen by every follower within {TARGET_SEEN_SECONDS:g} s, p95 over the "
-        f"changes, on {WORKERS} workers; in run 2, followers on B see a change made through A as soon.",
+        f"changes, on {WORKERS} workers; in run 2 for the followers of each instance (B's see what was done "
+        "through A: no state lives in a process).",
+        "- After a change, the state and a bystander's recording part are built once per revision for every "
+        "reader of a kind and language and shared (meetings/views/live.py, meetings/views/record.py); the "
+        "other followers' requests cost the session, the user and one query.",
         f"- No worker is held per viewer: {FOLLOWERS} followers share {WORKERS} sync workers; every poll is a "
         "short request that ends (a 304 after one query), so a worker serves the next follower at once.",
         "- A poll waits for its answer and the next one leaves a second later, so a follower sees a change "
