@@ -101,8 +101,13 @@ def recreate_database() -> None:
     with psycopg.connect(maintenance_url(), autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    # What the cache holds describes the old database (kept memberships and pages, versions under the same
-    # alliance ids): a run on a fresh one (or the smoke data set after a full one) must not read it.
+    empty_redis()
+
+
+def empty_redis() -> None:
+    """What the cache holds may describe another database (kept memberships and pages, versions under the
+    same alliance ids: the smoke data set after a full one), and its queue another run's jobs: a run starts
+    with none of it."""
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()

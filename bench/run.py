@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import live_load
 import notes_send
 import scheduled_jobs
 from harness import (
@@ -46,6 +47,7 @@ from harness import (
     check_requirements,
     commit,
     database_name,
+    empty_redis,
     fail,
     fetch,
     free_port,
@@ -460,7 +462,9 @@ def write_results(part: str, text: str) -> None:
 def prepare(env: dict[str, str]) -> None:
     """A fresh database with the benchmark's data set, and the static files (BENCH_REUSE=1 keeps the last)."""
     print(f"bench: database {database_name()}, {'smoke' if SMOKE else 'full'} data set")
-    if not REUSE:
+    if REUSE:
+        empty_redis()
+    else:
         recreate_database()
         run(sys.executable, "manage.py", "migrate", "--noinput", "-v0", env=env)
         run(sys.executable, "manage.py", "seed_bench", *(["--smoke"] if SMOKE else []), env=env)
@@ -516,6 +520,9 @@ def main() -> None:
     sections = []
     if not ONLY or "pages" in ONLY:
         sections.append(run_pages(env, port, started, machine_line))
+    # After the pages: it moves the large alliance's meeting (and so its version) back and forth.
+    if not ONLY or "live" in ONLY:
+        sections.append(live_load.scenario(env))
     if not ONLY or "jobs" in ONLY:
         sections.append(scheduled_jobs.scenario(env))
     # Last: it adds an alliance of 500 to the data set and empties the benchmark's job queue first.
