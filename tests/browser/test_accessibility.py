@@ -176,6 +176,8 @@ def _steward_pages(data) -> list[str]:
         f"{base}/meetings/{data['meeting'].pk}/live/",
         f"{base}/meetings/{data['meeting'].pk}/live/screen/",
         f"{base}/roles/",
+        f"{base}/roles/?page=2",
+        f"{base}/roles/?q=nobody",
         "/todos/",
         "/todos/?status=all",
         f"{base}/todos/",
