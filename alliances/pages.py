@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Window
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +27,7 @@ from alliances.access import alliance_page_scope
 from alliances.forms import InvitationForm
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm, SettingChange
 from roundtable import page_cache
+from roundtable.http import AuthenticatedHttpRequest
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,28 @@ def cached_alliance_page(request: HttpRequest, member: Member, build: Callable[[
         stamp=stamp,
         build=build,
     )
+
+
+def cached_reader_page(request: AuthenticatedHttpRequest, name: str, build: Callable[[], HttpResponse]) -> HttpResponse:
+    """A page over all of the reader's alliances ("my alliances", "my to-dos"), kept until one of them
+    changes (its version) or the reader's memberships do.
+
+    The copy is keyed on the reader and stamped with their alliances and those alliances' versions, so the
+    list of their alliances and the copy come back in one round trip to the cache, and the versions in a
+    second (they need the list), where the key holding the versions took three.
+    """
+    if not page_cache.may_keep(request):
+        return build()
+    user_id = request.user.pk
+    scope = f"{name}:{user_id}"
+    key = page_cache.page_key(request, scope)
+    list_key = versions.user_alliances_key(user_id)
+    found = cache.get_many([list_key, key])
+    page_cache.prefetched(request, scope, key, found.get(key))
+    # Read before build() reads anything the page shows, as every stamp is.
+    tokens = versions.versions_of(versions.alliances_of_user(user_id, found=found))
+    stamp = ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
+    return page_cache.cached_page(request, scope=lambda: scope, stamp=lambda: stamp, build=build)
 
 
 # --- Long lists: rows built in Python ---------------------------------------------------------------

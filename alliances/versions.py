@@ -59,9 +59,15 @@ def versions_of(alliance_ids: Iterable[int]) -> dict[int, str]:
 _USER_ALLIANCES_KEY = "user-alliances:{}"
 
 
-def alliances_of_user(user_id: int) -> list[int]:
+def user_alliances_key(user_id: int) -> str:
+    """The cache key of the person's alliances, for a look-up that fetches it with other keys (get_many)."""
+    return _USER_ALLIANCES_KEY.format(user_id)
+
+
+def alliances_of_user(user_id: int, *, found: dict | None = None) -> list[int]:
+    """The alliances the person is an active member of (`found`: what a get_many already brought back)."""
     key = _USER_ALLIANCES_KEY.format(user_id)
-    ids = cache.get(key)
+    ids = found.get(key) if found is not None else cache.get(key)
     if ids is None:
         from alliances.models import Member
 

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from alliances import services, versions
+from alliances import services
 from alliances.access import get_membership, get_stewardship
 from alliances.forms import (
     AllianceForm,
@@ -31,6 +31,7 @@ from alliances.forms import (
 from alliances.models import Alliance, CharterChange, Invitation, Member, Norm
 from alliances.pages import (
     cached_alliance_page,
+    cached_reader_page,
     change_rows,
     former_member_rows,
     invitation_form_html,
@@ -45,18 +46,13 @@ from alliances.services import AllianceError, InvitationInvalid, InvitationResul
 from meetings.models import Meeting
 from outbox import services as outbox_services
 from outbox.models import Delivery
-from roundtable import page_cache
 from roundtable.actions import attempt
 from roundtable.http import AuthenticatedHttpRequest
 
 
 def alliance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Kept for the reader until one of their alliances changes (its version) or their memberships do.
-    def scope() -> str:
-        tokens = versions.versions_of(versions.alliances_of_user(request.user.pk))
-        return f"alliances-of:{request.user.pk}:" + ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
-
-    return page_cache.cached_page(request, scope=scope, build=lambda: _alliance_list(request))
+    return cached_reader_page(request, "alliances-of", lambda: _alliance_list(request))
 
 
 def _alliance_list(request: HttpRequest) -> HttpResponse:

@@ -24,12 +24,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from alliances import versions
 from alliances.access import get_membership
 from alliances.models import Alliance, Member
-from alliances.pages import cached_alliance_page, datetime_text, list_page, render_alliance
+from alliances.pages import cached_alliance_page, cached_reader_page, datetime_text, list_page, render_alliance
 from meetings.models import Meeting
-from roundtable import page_cache
 from roundtable.http import AuthenticatedHttpRequest
 from tasks import links, nudges, services
 from tasks.forms import TodoDropForm, TodoEditForm, TodoForm, TodoUpdateForm
@@ -87,11 +85,7 @@ def my_todos(request: AuthenticatedHttpRequest) -> HttpResponse:
 
     # Kept for the reader, as "my alliances" is, until one of their alliances changes (its version: every
     # change to a to-do renews it) or their memberships do.
-    def scope() -> str:
-        tokens = versions.versions_of(versions.alliances_of_user(request.user.pk))
-        return f"todos-of:{request.user.pk}:" + ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
-
-    return page_cache.cached_page(request, scope=scope, build=lambda: _my_todos(request))
+    return cached_reader_page(request, "todos-of", lambda: _my_todos(request))
 
 
 def _my_todos(request: AuthenticatedHttpRequest) -> HttpResponse:
