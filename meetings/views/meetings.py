@@ -375,7 +375,7 @@ def _roles(request: HttpRequest, member: Member) -> HttpResponse:
     listed = [m for m in members if query.casefold() in m.user.display_name.casefold()] if query else members
     # The active members are loaded whole for the line anyway: the page is cut from that list, no query.
     page = Paginator(listed, ROLES_PER_PAGE).get_page(request.GET.get("page"))
-    standings = rotation.role_standings(members=page.object_list, turns=turns)
+    standings = rotation.role_standings(members=list(page.object_list), turns=turns)
     never = _("never")
     rows = [
         RoleRow(
