@@ -213,6 +213,17 @@ def start_server(
     fail(f"gunicorn did not answer /healthz within 30 s; see {VAR / log_name}")
 
 
+def stop(process: subprocess.Popen | None) -> None:
+    """Ask a process we started to stop (gunicorn and Celery finish what they are doing), then make sure."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")

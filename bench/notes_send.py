@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from harness import ROOT, SMOKE, VAR, Section, cookies_of, fetch, free_port, sign_in, start_server
+from harness import ROOT, SMOKE, VAR, Section, cookies_of, fetch, free_port, sign_in, start_server, stop
 
 TARGET_CLICK_MS, TARGET_ALL_SECONDS = 1000, 15
 # The worker as the README's production part runs it: a prefork pool of one process per CPU (Celery's
@@ -93,16 +93,6 @@ def start_worker(env: dict[str, str], log_name: str) -> subprocess.Popen:
         time.sleep(0.2)
     worker.terminate()
     raise RuntimeError(f"the Celery worker was not ready within 60 s; see {path}")
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def scenario(env: dict[str, str]) -> Section:

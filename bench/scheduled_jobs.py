@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import DATABASE_URL, ROOT, SMOKE, Section, database_name, fail, maintenance_url
+from harness import DATABASE_URL, ROOT, SMOKE, Section, database_name, fail, maintenance_url, stop
 
 # Issue 12's targets for each job's day.
 TARGET_SECONDS, TARGET_MB = 30, 300
@@ -466,12 +466,7 @@ def idle_worker_mb(env: dict[str, str]) -> float:
         status = Path(f"/proc/{worker.pid}/status").read_text()
         return next(int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker)
 
 
 def start_of_day() -> datetime:
