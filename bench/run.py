@@ -88,15 +88,18 @@ class Page:
 def pages() -> list[Page]:
     from django.urls import reverse
 
+    from accounts.models import User
     from alliances.management.commands.seed_bench import (
         LARGE_NAME,
         LARGE_SLUG,
         MEMBER_EMAIL,
+        STEWARD_EMAIL,
         TYPICAL_NAME,
         TYPICAL_SLUG,
     )
-    from alliances.models import Member
+    from alliances.models import Member, Norm
     from meetings.models import Meeting
+    from tasks.models import Todo
 
     def title(text: str) -> str:
         return f"<title>{text} · Round Table</title>"
@@ -110,6 +113,16 @@ def pages() -> list[Page]:
     large_membership = Member.objects.get(alliance__slug=LARGE_SLUG, user__email=MEMBER_EMAIL).pk
     invite = reverse("alliances:invitation_create", kwargs={"slug": LARGE_SLUG})
     invite_typical = reverse("alliances:invitation_create", kwargs={"slug": TYPICAL_SLUG})
+    # The objects of the pages that edit one thing: a current norm, an item of the upcoming meeting's agenda,
+    # a to-do of the steward's in the typical alliance (theirs, so the edit form is theirs to open).
+    norm = Norm.objects.filter(alliance__slug=TYPICAL_SLUG).current().order_by("pk")[0]
+    item = next_meeting.items.order_by("pk")[0]
+    todo = Todo.objects.filter(alliance__slug=TYPICAL_SLUG, owner__user__email=STEWARD_EMAIL).order_by("pk")[0]
+    steward = User.objects.get(email=STEWARD_EMAIL)
+    item_edit = reverse(
+        "meetings:agenda_item_edit", kwargs={"slug": TYPICAL_SLUG, "pk": next_meeting.pk, "item": item.pk}
+    )
+    todo_edit = reverse("tasks:todo_edit", kwargs={"slug": TYPICAL_SLUG, "pk": todo.pk})
     listed = [
         Page("ceiling (first)", "bench_ceiling", "steward", ("<title>Round Table</title>",), kind="ceiling"),
         Page("my alliances", "alliances:alliance_list", "steward", (title("My alliances"), TYPICAL_NAME, LARGE_NAME)),
@@ -280,9 +293,154 @@ def pages() -> list[Page]:
             LARGE_SLUG,
             query="q=budget",
         ),
+        # Every other page a signed-in member reads: the forms (an unbound GET form is a page like any other),
+        # the steward's pages, the exports and the calendar feed.
+        Page(
+            "former members",
+            "alliances:former_member_list",
+            "steward",
+            (title(f"Former members · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "your details (member form)",
+            "alliances:member_edit",
+            "steward",
+            (title(f"Your details · {TYPICAL_NAME}"), "Your details in this alliance"),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "shared purpose form",
+            "alliances:charter_purpose_edit",
+            "steward",
+            (title(f"Shared purpose · {TYPICAL_NAME}"), "Save the purpose"),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "logistics form",
+            "alliances:charter_logistics_edit",
+            "steward",
+            (title(f"Logistics · {TYPICAL_NAME}"), "Save the logistics"),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "norm form (new)",
+            "alliances:norm_create",
+            "steward",
+            (title(f"Add a norm · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+        ),
+        Page(
+            "norm form (edit)",
+            "alliances:norm_edit",
+            "steward",
+            (title(f"Edit a norm · {TYPICAL_NAME}"), "Save the norm"),
+            TYPICAL_SLUG,
+            pk=norm.pk,
+        ),
+        Page(
+            "undelivered emails (steward)",
+            "alliances:delivery_list",
+            "steward",
+            (title(f"Undelivered emails · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+        ),
+        Page("new alliance form", "alliances:alliance_create", "steward", (title("Establish an alliance"),)),
+        Page(
+            "meeting form (edit)",
+            "meetings:meeting_edit",
+            "steward",
+            (title(f"Change the meeting · {TYPICAL_NAME}"), "Save the meeting"),
+            TYPICAL_SLUG,
+            pk=next_meeting.pk,
+        ),
+        Page(
+            "agenda item form (edit)",
+            "meetings:agenda_item_edit",
+            "steward",
+            (title(f"Edit an agenda item · {TYPICAL_NAME}"),),
+            path=item_edit,
+        ),
+        Page(
+            "standard segments form",
+            "meetings:agenda_segments_edit",
+            "steward",
+            (title(f"Minutes of the standard segments · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+            pk=next_meeting.pk,
+        ),
+        Page(
+            "agenda proposal form",
+            "meetings:agenda_proposal_create",
+            "steward",
+            (title(f"Propose an agenda item · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+            pk=next_meeting.pk,
+        ),
+        Page(
+            "meeting calendar file (.ics)",
+            "meetings:agenda_ics",
+            "steward",
+            ("BEGIN:VCALENDAR", "METHOD:PUBLISH"),
+            TYPICAL_SLUG,
+            pk=next_meeting.pk,
+        ),
+        Page(
+            "printable notes (held)",
+            "meetings:notes_print",
+            "steward",
+            (f"<title>Notes of {TYPICAL_NAME} · Round Table</title>",),
+            TYPICAL_SLUG,
+            pk=held.pk,
+        ),
+        Page(
+            "notes as Markdown (held)",
+            "meetings:notes_markdown",
+            "steward",
+            (f"# Notes of {TYPICAL_NAME}",),
+            TYPICAL_SLUG,
+            pk=held.pk,
+        ),
+        Page(
+            "review of decisions and to-dos (held)",
+            "meetings:meeting_review",
+            "steward",
+            (title(f"Review of decisions and to-dos · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+            pk=held.pk,
+        ),
+        Page(
+            "to-do page",
+            "tasks:todo_detail",
+            "steward",
+            (title(f"To-do · {TYPICAL_NAME}"), todo_edit),
+            TYPICAL_SLUG,
+            pk=todo.pk,
+        ),
+        Page(
+            "to-do form (new)", "tasks:todo_create", "steward", (title(f"Add a to-do · {TYPICAL_NAME}"),), TYPICAL_SLUG
+        ),
+        Page(
+            "to-do form (edit)",
+            "tasks:todo_edit",
+            "steward",
+            (title(f"Edit the to-do · {TYPICAL_NAME}"),),
+            TYPICAL_SLUG,
+            pk=todo.pk,
+        ),
+        Page(
+            "calendar feed (6 alliances)",
+            "calendar_feed",
+            "steward",
+            ("BEGIN:VCALENDAR", "X-WR-CALNAME:Round Table"),
+            path=reverse("calendar_feed", kwargs={"token": steward.calendar_token}),
+        ),
+        Page("password change form", "accounts:password_change", "steward", (title("Change your password"),)),
         Page("ceiling (last)", "bench_ceiling", "steward", ("<title>Round Table</title>",), kind="ceiling"),
     ]
     for page in listed:
+        if page.path:  # a URL with more than a slug and a pk (an agenda item of a meeting, a token)
+            continue
         kwargs = {"slug": page.slug, **({"pk": page.pk} if page.pk else {})} if page.slug else None
         page.path = reverse(page.url_name, kwargs=kwargs) + (f"?{page.query}" if page.query else "")
     return listed
