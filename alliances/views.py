@@ -213,6 +213,11 @@ def _charter_history(request: HttpRequest, member: Member) -> HttpResponse:
 
 def charter_purpose_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
+    # The empty form shows only the alliance's purpose: kept until the alliance changes (a POST is built).
+    return cached_alliance_page(request, member, lambda: _charter_purpose_edit(request, member))
+
+
+def _charter_purpose_edit(request: AuthenticatedHttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     form = PurposeForm(request.POST or None, instance=alliance)
     if form.is_valid():
@@ -229,6 +234,10 @@ def charter_purpose_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpRe
 
 def charter_logistics_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
+    return cached_alliance_page(request, member, lambda: _charter_logistics_edit(request, member))
+
+
+def _charter_logistics_edit(request: AuthenticatedHttpRequest, member: Member) -> HttpResponse:
     alliance = member.alliance
     form = LogisticsForm(request.POST or None, instance=alliance)
     if form.is_valid():
@@ -242,6 +251,10 @@ def charter_logistics_edit(request: AuthenticatedHttpRequest, slug: str) -> Http
 
 def norm_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     member = get_stewardship(request, slug)
+    return cached_alliance_page(request, member, lambda: _norm_create(request, member, slug))
+
+
+def _norm_create(request: AuthenticatedHttpRequest, member: Member, slug: str) -> HttpResponse:
     form = NormForm(request.POST or None)
     if form.is_valid():
         services.norm_add(
@@ -261,6 +274,10 @@ def _get_norm(member: Member, pk: int) -> Norm:
 
 def norm_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_stewardship(request, slug)
+    return cached_alliance_page(request, member, lambda: _norm_edit(request, member, slug, pk))
+
+
+def _norm_edit(request: AuthenticatedHttpRequest, member: Member, slug: str, pk: int) -> HttpResponse:
     norm = _get_norm(member, pk)
     form = NormForm(request.POST or None, instance=norm)
     if form.is_valid():
@@ -488,6 +505,11 @@ def member_leave(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 def member_edit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """A member's own details in this alliance: the organisation they represent."""
     member = get_membership(request, slug)
+    # Shows the reader's own membership, which the alliance's version covers like everything else.
+    return cached_alliance_page(request, member, lambda: _member_edit(request, member, slug))
+
+
+def _member_edit(request: AuthenticatedHttpRequest, member: Member, slug: str) -> HttpResponse:
     form = MemberForm(request.POST or None, instance=member)
     if form.is_valid():
         try:
