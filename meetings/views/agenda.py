@@ -74,7 +74,13 @@ def _agenda_item_create(request: HttpRequest, member: Member, pk: int) -> HttpRe
 
 
 def agenda_item_edit(request: AuthenticatedHttpRequest, slug: str, pk: int, item: int) -> HttpResponse:
-    member, meeting = _get_meeting(request, slug, pk, edit=True)
+    member = get_membership(request, slug)
+    # The empty form shows the item and every active member as a presenter: kept until the alliance changes.
+    return cached_alliance_page(request, member, lambda: _agenda_item_edit(request, member, pk, item))
+
+
+def _agenda_item_edit(request: HttpRequest, member: Member, pk: int, item: int) -> HttpResponse:
+    meeting = _meeting_of(member, pk, edit=True)
     agenda_item = _get_item(meeting, item, AgendaItem.Status.ACCEPTED)
     initial = {
         "title": agenda_item.title,
@@ -146,7 +152,12 @@ def agenda_reorder(request: AuthenticatedHttpRequest, slug: str, pk: int) -> Htt
 
 
 def agenda_segments_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    member, meeting = _get_meeting(request, slug, pk, edit=True)
+    member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _agenda_segments_edit(request, member, pk))
+
+
+def _agenda_segments_edit(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
+    meeting = _meeting_of(member, pk, edit=True)
     stored = {s.kind: s.minutes for s in AgendaSegment.objects.filter(meeting=meeting)}
     initial = {kind.value: stored.get(kind.value, minutes) for kind, minutes in DEFAULT_SEGMENT_MINUTES.items()}
     form = SegmentsForm(request.POST or None, initial_minutes=initial)
@@ -162,7 +173,12 @@ def agenda_segments_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) 
 
 
 def agenda_proposal_create(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    member, meeting = _get_meeting(request, slug, pk)
+    member = get_membership(request, slug)
+    return cached_alliance_page(request, member, lambda: _agenda_proposal_create(request, member, pk))
+
+
+def _agenda_proposal_create(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
+    meeting = _meeting_of(member, pk)
     form = ProposalForm(request.POST or None)
     if form.is_valid():
         try:

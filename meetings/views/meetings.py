@@ -172,6 +172,12 @@ def _meeting_fields(form: MeetingForm) -> dict:
 
 def meeting_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_membership(request, slug)
+    # The empty form shows the meeting and the members it may name: kept until the alliance changes (or the
+    # minute does: a meeting that has started is refused, and that refusal, a redirect, is never kept).
+    return cached_alliance_page(request, member, lambda: _meeting_edit(request, member, pk))
+
+
+def _meeting_edit(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
     meeting = _get_meeting(member, pk)
     _require_editor(meeting, member)
     if meeting.is_cancelled or meeting.starts_at <= timezone.now():

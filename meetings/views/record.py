@@ -42,7 +42,7 @@ from accounts import time_zones
 from alliances import versions
 from alliances.access import get_membership
 from alliances.models import Member
-from alliances.pages import render_alliance
+from alliances.pages import cached_alliance_page, render_alliance
 from meetings import consensus, live, rotation, run, services, steps, texts
 from meetings.consensus import Review
 from meetings.forms import MeetingForm
@@ -481,10 +481,14 @@ def _current_step(meeting: Meeting) -> steps.Step | None:
 
 def _get(request: AuthenticatedHttpRequest, slug: str, pk: int) -> tuple[Member, Meeting]:
     member = get_membership(request, slug)
+    return member, _meeting_of(member, pk)
+
+
+def _meeting_of(member: Member, pk: int) -> Meeting:
     meetings = Meeting.objects.filter(alliance=member.alliance).select_related("facilitator__user", "note_taker__user")
     meeting = get_object_or_404(meetings, pk=pk)
     meeting.alliance = member.alliance
-    return member, meeting
+    return meeting
 
 
 def _step_response(
@@ -999,7 +1003,14 @@ def todo_correct(request: AuthenticatedHttpRequest, slug: str, pk: int, todo: in
 @require_GET
 def meeting_review(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """The meeting's decisions and to-dos on a page of their own (also after the meeting, for corrections)."""
-    member, meeting = _get(request, slug, pk)
+    member = get_membership(request, slug)
+    # Read after the meeting far more often than it changes: kept until the alliance changes (everything
+    # that raises the meeting's revision renews the alliance's version too).
+    return cached_alliance_page(request, member, lambda: _meeting_review(request, member, pk))
+
+
+def _meeting_review(request: HttpRequest, member: Member, pk: int) -> HttpResponse:
+    meeting = _meeting_of(member, pk)
     recording = Recording(kind="review", revision=meeting.revision, url=_urls(meeting)[0], live_url=_urls(meeting)[1])
     _fill_review(recording, meeting, member, {})
     return render_alliance(request, member, "meetings/review.html", {"meeting": meeting, "record": recording})

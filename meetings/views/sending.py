@@ -6,6 +6,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from alliances.access import get_membership
+from alliances.models import Member
+from alliances.pages import cached_alliance_page
 from meetings import calendar, sending
 from meetings.models import Meeting
 from meetings.views.agenda import _get_meeting
@@ -28,15 +30,21 @@ def agenda_send(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpRe
 def agenda_ics(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """The meeting as a calendar file to import (PUBLISH: no attendee, nobody is asked to reply)."""
     member = get_membership(request, slug)
+    # Kept like the meeting's page (a kept copy holds the content and its type, so the file name is put
+    # back here; it needs only the meeting's pk).
+    response = cached_alliance_page(request, member, lambda: _agenda_ics(member, pk))
+    response["Content-Disposition"] = f'attachment; filename="meeting-{pk}.ics"'
+    return response
+
+
+def _agenda_ics(member: Member, pk: int) -> HttpResponse:
     meeting = get_object_or_404(
         Meeting.objects.filter(alliance=member.alliance).select_related(
             "alliance", "facilitator__user", "note_taker__user"
         ),
         pk=pk,
     )
-    response = HttpResponse(
+    return HttpResponse(
         calendar.meeting_calendar(meeting=meeting, method=calendar.PUBLISH),
         content_type="text/calendar; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
-    return response
