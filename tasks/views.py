@@ -396,6 +396,12 @@ def todo_update_add(request: AuthenticatedHttpRequest, slug: str, pk: int) -> Ht
 def todo_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Any member adds a to-do between meetings: what, who (themselves at first) and by when."""
     member = get_membership(request, slug)
+    # The empty form lists every active member as an owner: kept until the alliance changes (or the minute
+    # does: the due date it proposes moves with the day).
+    return cached_alliance_page(request, member, lambda: _todo_create(request, member, slug))
+
+
+def _todo_create(request: HttpRequest, member: Member, slug: str) -> HttpResponse:
     alliance = member.alliance
     members = _active_members(alliance)
     initial = {"owner": member.pk, "due_on": services.default_due_on(alliance=alliance)}
@@ -422,6 +428,11 @@ def todo_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 def todo_edit(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """Change what, who or by when; an edit made on a stale copy is refused and shows both versions."""
     member = get_membership(request, slug)
+    # The empty form carries the to-do's version, which every change renews with the alliance's version.
+    return cached_alliance_page(request, member, lambda: _todo_edit(request, member, slug, pk))
+
+
+def _todo_edit(request: HttpRequest, member: Member, slug: str, pk: int) -> HttpResponse:
     todo = _get_todo(member, pk)
     _require_change(member, todo)
     initial = {"text": todo.text, "owner": todo.owner_id, "due_on": todo.due_on, "version": todo.version}
