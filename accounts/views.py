@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -225,6 +226,18 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     template_name = "accounts/password_change_form.html"
     success_url = reverse_lazy("accounts:profile")
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # The empty form shows only what the header shows of the reader: that is the copy's whole key (with
+        # what every page's key holds). A POST is always built.
+        user = cast(User, request.user)
+
+        def build() -> HttpResponse:
+            return cast(TemplateResponse, super(PasswordChangeView, self).get(request, *args, **kwargs)).render()
+
+        return page_cache.cached_page(
+            request, scope=lambda: f"password-change:{user.pk}:{user.display_name}:{user.is_staff}", build=build
+        )
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # Behind LoginRequiredMiddleware: the reader is signed in.

@@ -46,6 +46,7 @@ from alliances.services import AllianceError, InvitationInvalid, InvitationResul
 from meetings.models import Meeting
 from outbox import services as outbox_services
 from outbox.models import Delivery
+from roundtable import page_cache
 from roundtable.actions import attempt
 from roundtable.http import AuthenticatedHttpRequest
 
@@ -77,6 +78,17 @@ def _alliance_list(request: HttpRequest) -> HttpResponse:
 
 
 def alliance_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
+    # The empty form shows nothing of any alliance, only what the header shows of the reader: that is the
+    # copy's whole key (with what every page's key holds). A POST is always built.
+    return page_cache.cached_page(
+        request,
+        scope=lambda: f"alliance-create:{user.pk}:{user.display_name}:{user.is_staff}",
+        build=lambda: _alliance_create(request),
+    )
+
+
+def _alliance_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AllianceForm(request.POST or None)
     if form.is_valid():
         try:

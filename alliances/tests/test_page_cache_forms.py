@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from alliances import services
 from alliances.models import Norm
@@ -120,3 +121,34 @@ def test_a_refused_norm_shows_its_errors_after_the_empty_form_was_kept(client, a
     assert refused.status_code == 200
     assert "This field is required." in refused.content.decode()
     assert not Norm.objects.filter(alliance=alliance).exists()
+
+
+# --- The new alliance form: outside any alliance, kept on what the header shows of the reader ---------------
+
+
+def _rename(user, name: str) -> None:
+    user.display_name = name
+    user.save()
+
+
+def test_the_new_alliance_form_is_each_readers_own_and_shows_a_new_name_at_once(client, steward_user, member_user):
+    url = reverse("alliances:alliance_create")
+    steward_browser = Client()
+    steward_browser.force_login(steward_user)
+    assert "Stella Steward" in steward_browser.get(url).content.decode()
+    client.force_login(member_user)
+
+    assert "Stella Steward" not in client.get(url).content.decode()
+    _rename(member_user, "Mia Organiser")
+    assert "Mia Organiser" in client.get(url).content.decode()
+
+
+def test_a_refused_new_alliance_shows_its_errors_after_the_empty_form_was_kept(client, member_user):
+    client.force_login(member_user)
+    url = reverse("alliances:alliance_create")
+    client.get(url)
+
+    refused = client.post(url, {"name": "", "slug": ""})
+
+    assert refused.status_code == 200
+    assert "This field is required." in refused.content.decode()
