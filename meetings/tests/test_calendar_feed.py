@@ -133,7 +133,7 @@ def test_the_feed_needs_no_sign_in_and_is_kept_by_no_shared_cache(client, allian
     assert "noindex" in response["X-Robots-Tag"]
 
 
-def test_the_feed_costs_the_same_three_queries_for_one_alliance_and_for_many(client):
+def test_the_feed_costs_the_same_three_queries_for_one_alliance_and_for_many(client, page_cache_off):
     def queries(user: User) -> int:
         client.get(_feed_url(user))
         with CaptureQueriesContext(connection) as captured:

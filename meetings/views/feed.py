@@ -6,7 +6,9 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from accounts.models import User
+from alliances import versions
 from meetings.feed import calendar_feed as build_feed
+from roundtable import page_cache
 
 
 @login_not_required
@@ -16,7 +18,22 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     user = User.objects.for_calendar_token(token)
     if user is None:
         raise Http404
-    response = HttpResponse(build_feed(user), content_type="text/calendar; charset=utf-8")
+    # Kept per person like *My to-dos*: stamped with the versions of the alliances they belong to (every
+    # meeting, to-do and membership the feed shows renews its alliance's version, and joining or leaving one
+    # changes the list), keyed on what the feed shows of the person. The token is in the path, so a replaced
+    # one finds no copy: it got 404 above.
+    scope = ":".join(["calendar-feed", str(user.pk), user.display_name, user.language])
+
+    def stamp() -> str:
+        tokens = versions.versions_of(versions.alliances_of_user(user.pk))
+        return ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
+
+    response = page_cache.cached_page(
+        request,
+        scope=lambda: scope,
+        stamp=stamp,
+        build=lambda: HttpResponse(build_feed(user), content_type="text/calendar; charset=utf-8"),
+    )
     response["Content-Disposition"] = 'inline; filename="roundtable.ics"'
     # The feed is one person's: never kept by a shared cache, and the secret URL never indexed.
     patch_cache_control(response, private=True, no_cache=True)
