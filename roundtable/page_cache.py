@@ -98,8 +98,9 @@ def cached_page(
     else:
         key = page_key(request, named)
         kept = cache.get(key)
-    # (stamp, content as bytes, content type); anything else (a copy another release kept) is not ours.
-    if not (isinstance(kept, tuple) and len(kept) == 3 and kept[0] == wanted):
+    # (stamp, content as bytes, content type, file name header); anything else (a copy another release kept)
+    # is not ours.
+    if not (isinstance(kept, tuple) and len(kept) == 4 and kept[0] == wanted):
         request.building_cached_page = True  # type: ignore[attr-defined]
         try:
             response = build()
@@ -108,13 +109,17 @@ def cached_page(
         if response.streaming or response.status_code != 200:
             _put_token_back(response, request)
             return response
-        kept = (wanted, response.content, response["Content-Type"])
+        # A download (the notes as Markdown) keeps the name it is saved under.
+        kept = (wanted, response.content, response["Content-Type"], response.get("Content-Disposition", ""))
         cache.set(key, kept, settings.PAGE_CACHE_SECONDS)
-    _stamp, content, content_type = kept
+    _stamp, content, content_type, disposition = kept
     # Bytes throughout: the copy is neither decoded nor encoded again on the way out.
-    return HttpResponse(
+    answer = HttpResponse(
         content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode()), content_type=content_type
     )
+    if disposition:
+        answer["Content-Disposition"] = disposition
+    return answer
 
 
 def _put_token_back(response: HttpResponse, request: HttpRequest) -> None:

@@ -15,9 +15,10 @@ from django.urls import reverse
 from alliances import services as alliance_services
 from alliances.tests.factories import MemberFactory
 from alliances.tests.helpers import membership_of
-from meetings import agenda
+from meetings import agenda, notes
 from meetings.models import AgendaItem
 from meetings.tests.factories import AgendaItemFactory, MeetingFactory
+from meetings.tests.test_notes import _hold, _send
 from tasks.tests.factories import TodoFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +159,41 @@ def test_the_kept_calendar_file_keeps_its_name_and_type(client, steward_user, me
     assert kept["Content-Disposition"] == f'attachment; filename="meeting-{meeting.pk}.ics"'
     assert kept["Content-Type"] == "text/calendar; charset=utf-8"
     assert kept.content.decode().startswith("BEGIN:VCALENDAR")
+
+
+# --- The notes as Markdown: kept like the notes' page, with its file name --------------------------------
+
+
+@pytest.fixture
+def held_and_sent(alliance, django_capture_on_commit_callbacks):
+    held = _hold(alliance)
+    _send(held, django_capture_on_commit_callbacks)
+    return held
+
+
+def test_the_kept_markdown_keeps_its_file_name_and_shows_an_amendment_at_once(
+    client, held_and_sent, django_capture_on_commit_callbacks
+):
+    held = held_and_sent
+    client.force_login(held.cy.user)
+    url = reverse("meetings:notes_markdown", args=[held.table.alliance.slug, held.meeting.pk])
+    _read_until_kept(client, url)
+
+    kept = client.get(url)
+    assert kept["Content-Type"] == "text/markdown; charset=utf-8"
+    assert kept["Content-Disposition"] == f'inline; filename="{held.table.alliance.slug}-notes-2027-03-10.md"'
+    with django_capture_on_commit_callbacks(execute=True):
+        notes.notes_amend(meeting=held.meeting, by=held.table.note_taker, text="The fair is on 19 June.")
+
+    assert "The fair is on 19 June." in client.get(url).content.decode()
+
+
+def test_a_member_who_left_gets_404_at_once_on_the_kept_markdown(client, held_and_sent):
+    held = held_and_sent
+    client.force_login(held.cy.user)
+    url = reverse("meetings:notes_markdown", args=[held.table.alliance.slug, held.meeting.pk])
+    _read_until_kept(client, url)
+
+    alliance_services.member_leave(member=held.cy)
+
+    assert client.get(url).status_code == 404

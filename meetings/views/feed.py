@@ -1,6 +1,7 @@
 """The calendar feed's URL (/calendar/<token>.ics): open without signing in, the token is the credential."""
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
@@ -25,7 +26,11 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     scope = ":".join(["calendar-feed", str(user.pk), user.display_name, user.language])
 
     def stamp() -> str:
-        tokens = versions.versions_of(versions.alliances_of_user(user.pk))
+        # The list of their alliances comes with the copy, in one round trip (as cached_reader_page does).
+        key = page_cache.page_key(request, scope)
+        found = cache.get_many([versions.user_alliances_key(user.pk), key])
+        page_cache.prefetched(request, scope, key, found.get(key))
+        tokens = versions.versions_of(versions.alliances_of_user(user.pk, found=found))
         return ",".join(f"{pk}={token}" for pk, token in sorted(tokens.items()))
 
     response = page_cache.cached_page(

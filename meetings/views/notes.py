@@ -99,6 +99,11 @@ def notes_print(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpRe
 @require_GET
 def notes_markdown(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     member = get_membership(request, slug)
+    # Kept like the notes' page (a kept copy keeps its file name).
+    return cached_alliance_page(request, member, lambda: _notes_markdown(member, pk))
+
+
+def _notes_markdown(member: Member, pk: int) -> HttpResponse:
     meeting = _readable(member, pk)
     if meeting is None:
         return redirect(_notes_url(_meeting_of(member, pk)))
