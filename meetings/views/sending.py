@@ -30,11 +30,8 @@ def agenda_send(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpRe
 def agenda_ics(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """The meeting as a calendar file to import (PUBLISH: no attendee, nobody is asked to reply)."""
     member = get_membership(request, slug)
-    # Kept like the meeting's page (a kept copy holds the content and its type, so the file name is put
-    # back here; it needs only the meeting's pk).
-    response = cached_alliance_page(request, member, lambda: _agenda_ics(member, pk))
-    response["Content-Disposition"] = f'attachment; filename="meeting-{pk}.ics"'
-    return response
+    # Kept like the meeting's page (a kept copy keeps its file name).
+    return cached_alliance_page(request, member, lambda: _agenda_ics(member, pk))
 
 
 def _agenda_ics(member: Member, pk: int) -> HttpResponse:
@@ -44,7 +41,9 @@ def _agenda_ics(member: Member, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    return HttpResponse(
+    response = HttpResponse(
         calendar.meeting_calendar(meeting=meeting, method=calendar.PUBLISH),
         content_type="text/calendar; charset=utf-8",
     )
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+    return response
