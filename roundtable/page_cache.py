@@ -113,15 +113,17 @@ def cached_page(
         kept = (wanted, response.content, response["Content-Type"], response.get("Content-Disposition", ""))
         cache.set(key, kept, settings.PAGE_CACHE_SECONDS)
     _stamp, content, content_type, disposition = kept
-    # Bytes throughout: the copy is neither decoded nor encoded again on the way out.
-    answer = HttpResponse(
-        content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode()), content_type=content_type
-    )
+    # Bytes throughout: the copy is neither decoded nor encoded again on the way out. A copy with no form
+    # (a calendar file, the notes as Markdown) asks for no token, so its answer sets no CSRF cookie, as
+    # when it is built.
+    if _CSRF_PLACEHOLDER_BYTES in content:
+        content = content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode())
+    answer = HttpResponse(content, content_type=content_type)
     if disposition:
         answer["Content-Disposition"] = disposition
     return answer
 
 
 def _put_token_back(response: HttpResponse, request: HttpRequest) -> None:
-    if not response.streaming:
+    if not response.streaming and _CSRF_PLACEHOLDER_BYTES in response.content:
         response.content = response.content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode())

@@ -56,6 +56,17 @@ def test_a_kept_feed_costs_only_the_look_up_of_its_person(client, alliance, read
     assert "noindex" in kept["X-Robots-Tag"]
 
 
+def test_neither_a_built_nor_a_kept_feed_sets_a_csrf_cookie(client, alliance, reader):
+    # A calendar app has no form to send: the feed carries no token, so it must not hand out a cookie.
+    _meeting(alliance, days=7)
+
+    built = client.get(_url(reader.user))
+    kept = client.get(_url(reader.user))
+
+    assert "csrftoken" not in built.cookies
+    assert "csrftoken" not in kept.cookies
+
+
 def test_a_meeting_scheduled_and_a_to_do_taken_on_show_at_once_in_a_kept_feed(client, alliance, reader):
     assert _summaries(client, reader.user) == []
 
