@@ -7,30 +7,15 @@ member no more, someone else's details, or a refused form that does not show its
 """
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alliances import services
 from alliances.models import Norm
 from alliances.tests.factories import MemberFactory
-from alliances.tests.helpers import alliance_url, membership_of
+from alliances.tests.helpers import alliance_url, membership_of, read_until_kept
 
 pytestmark = pytest.mark.django_db
-
-
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
-def _read_until_kept(client: Client, url: str) -> None:
-    """Read a page until its copy and the reader's membership both come from the cache (2 queries)."""
-    for _ in range(3):
-        assert client.get(url).status_code == 200
-    assert _queries(client, url) == 2
 
 
 def _norm(alliance, steward_user) -> Norm:
@@ -50,13 +35,13 @@ STEWARDS_FORMS = ["charter_purpose_edit", "charter_logistics_edit", "norm_create
 def test_a_form_read_again_costs_only_the_sign_in(client, alliance, steward_user, name):
     client.force_login(steward_user)
 
-    _read_until_kept(client, _form_url(name, alliance, steward_user))
+    read_until_kept(client, _form_url(name, alliance, steward_user))
 
 
 def test_the_purpose_form_shows_at_once_a_purpose_saved_after_it_was_kept(client, alliance, steward_user):
     client.force_login(steward_user)
     url = alliance_url("charter_purpose_edit", alliance)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     services.charter_set_purpose(alliance=alliance, purpose="Every tenant housed well", agreed_on=None, by=steward_user)
 
@@ -67,7 +52,7 @@ def test_the_norm_form_shows_at_once_the_norm_as_edited_meanwhile(client, allian
     norm = _norm(alliance, steward_user)
     client.force_login(steward_user)
     url = alliance_url("norm_edit", alliance, pk=norm.pk)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     services.norm_edit(norm=norm, text="We start and end on time", agreed_on=None, by=steward_user)
 
@@ -79,7 +64,7 @@ def test_a_steward_who_left_gets_404_at_once_on_a_kept_form(client, alliance, st
     MemberFactory(alliance=alliance, is_steward=True)  # the alliance keeps a steward
     url = _form_url(name, alliance, steward_user)
     client.force_login(steward_user)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     services.member_leave(member=membership_of(alliance, steward_user))
 
@@ -89,7 +74,7 @@ def test_a_steward_who_left_gets_404_at_once_on_a_kept_form(client, alliance, st
 def test_a_former_member_gets_404_at_once_on_their_kept_details(client, alliance, member_user):
     url = alliance_url("member_edit", alliance)
     client.force_login(member_user)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     services.member_leave(member=membership_of(alliance, member_user))
 
@@ -101,9 +86,9 @@ def test_each_reader_gets_their_own_details_and_a_change_shows_at_once(client, a
     url = alliance_url("member_edit", alliance)
     steward_browser = Client()
     steward_browser.force_login(steward_user)
-    _read_until_kept(steward_browser, url)
+    read_until_kept(steward_browser, url)
     client.force_login(member_user)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     assert "Eastside Union" not in client.get(url).content.decode()
     services.member_set_organisation(member=membership_of(alliance, member_user), organisation="Westside Tenants")
@@ -114,7 +99,7 @@ def test_each_reader_gets_their_own_details_and_a_change_shows_at_once(client, a
 def test_a_refused_norm_shows_its_errors_after_the_empty_form_was_kept(client, alliance, steward_user):
     client.force_login(steward_user)
     url = alliance_url("norm_create", alliance)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     refused = client.post(url, {"text": ""})
 

@@ -7,14 +7,12 @@ reader's form, a refused form without its errors, or the calendar file losing it
 """
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alliances import services as alliance_services
 from alliances.tests.factories import MemberFactory
-from alliances.tests.helpers import membership_of
+from alliances.tests.helpers import membership_of, read_until_kept
 from meetings import agenda, notes
 from meetings.models import AgendaItem
 from meetings.tests.factories import AgendaItemFactory, MeetingFactory
@@ -50,31 +48,18 @@ def _url(name: str, meeting, item) -> str:
     return reverse(f"meetings:{name}", kwargs=kwargs)
 
 
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
-def _read_until_kept(client: Client, url: str) -> None:
-    """Read a page until its copy and the reader's membership both come from the cache (2 queries)."""
-    for _ in range(3):
-        assert client.get(url).status_code == 200
-    assert _queries(client, url) == 2
-
-
 @pytest.mark.parametrize("name", PAGES)
 def test_a_page_read_again_costs_only_the_sign_in(client, steward_user, meeting, item, name):
     client.force_login(steward_user)
 
-    _read_until_kept(client, _url(name, meeting, item))
+    read_until_kept(client, _url(name, meeting, item))
 
 
 @pytest.mark.parametrize("name", ["meeting_edit", "agenda_item_edit"])
 def test_a_member_who_joined_is_offered_at_once_on_a_kept_form(client, alliance, steward_user, meeting, item, name):
     client.force_login(steward_user)
     url = _url(name, meeting, item)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     MemberFactory(alliance=alliance, user__display_name="Nadia Newcomer")
 
@@ -84,7 +69,7 @@ def test_a_member_who_joined_is_offered_at_once_on_a_kept_form(client, alliance,
 def test_the_item_form_shows_at_once_the_item_as_edited_meanwhile(client, alliance, steward_user, meeting, item):
     client.force_login(steward_user)
     url = _url("agenda_item_edit", meeting, item)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     agenda.agenda_item_edit(
         item=item,
@@ -102,7 +87,7 @@ def test_the_item_form_shows_at_once_the_item_as_edited_meanwhile(client, allian
 def test_the_review_shows_at_once_a_to_do_captured_after_it_was_kept(client, alliance, steward_user, meeting, item):
     client.force_login(steward_user)
     url = _url("meeting_review", meeting, item)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     # Captured during the meeting; after it, the review is where it is corrected.
     TodoFactory(alliance=alliance, meeting=meeting, item=item, text="Ask the library for the keys")
@@ -115,7 +100,7 @@ def test_a_member_who_left_gets_404_at_once_on_a_kept_page(client, alliance, ste
     MemberFactory(alliance=alliance, is_steward=True)  # the alliance keeps a steward
     url = _url(name, meeting, item)
     client.force_login(steward_user)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     alliance_services.member_leave(member=membership_of(alliance, steward_user))
 
@@ -128,7 +113,7 @@ def test_the_facilitators_kept_form_is_never_another_members(
     steward_browser = Client()
     steward_browser.force_login(steward_user)
     for name in ("meeting_edit", "agenda_item_edit", "agenda_segments_edit"):
-        _read_until_kept(steward_browser, _url(name, meeting, item))
+        read_until_kept(steward_browser, _url(name, meeting, item))
 
     client.force_login(member_user)
 
@@ -139,7 +124,7 @@ def test_the_facilitators_kept_form_is_never_another_members(
 def test_a_refused_item_shows_its_errors_after_the_empty_form_was_kept(client, steward_user, meeting, item):
     client.force_login(steward_user)
     url = _url("agenda_item_edit", meeting, item)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     refused = client.post(url, {"title": "", "minutes": 10, "kind": AgendaItem.Kind.DISCUSSION})
 
@@ -152,7 +137,7 @@ def test_a_refused_item_shows_its_errors_after_the_empty_form_was_kept(client, s
 def test_the_kept_calendar_file_keeps_its_name_and_type(client, steward_user, meeting, item):
     client.force_login(steward_user)
     url = _url("agenda_ics", meeting, item)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     kept = client.get(url)
 
@@ -177,7 +162,7 @@ def test_the_kept_markdown_keeps_its_file_name_and_shows_an_amendment_at_once(
     held = held_and_sent
     client.force_login(held.cy.user)
     url = reverse("meetings:notes_markdown", args=[held.table.alliance.slug, held.meeting.pk])
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     kept = client.get(url)
     assert kept["Content-Type"] == "text/markdown; charset=utf-8"
@@ -192,7 +177,7 @@ def test_a_member_who_left_gets_404_at_once_on_the_kept_markdown(client, held_an
     held = held_and_sent
     client.force_login(held.cy.user)
     url = reverse("meetings:notes_markdown", args=[held.table.alliance.slug, held.meeting.pk])
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     alliance_services.member_leave(member=held.cy)
 

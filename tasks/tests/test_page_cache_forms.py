@@ -7,14 +7,12 @@ reader's form, or a refused form without its errors.
 """
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alliances import services as alliance_services
 from alliances.tests.factories import MemberFactory
-from alliances.tests.helpers import membership_of
+from alliances.tests.helpers import membership_of, read_until_kept
 from tasks import services
 from tasks.models import Todo
 from tasks.tests.factories import TodoFactory
@@ -32,31 +30,18 @@ def _url(name: str, todo: Todo) -> str:
     return reverse(f"tasks:{name}", kwargs=kwargs)
 
 
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
-
-
-def _read_until_kept(client: Client, url: str) -> None:
-    """Read a page until its copy and the reader's membership both come from the cache (2 queries)."""
-    for _ in range(3):
-        assert client.get(url).status_code == 200
-    assert _queries(client, url) == 2
-
-
 @pytest.mark.parametrize("name", ["todo_create", "todo_edit"])
 def test_a_form_read_again_costs_only_the_sign_in(client, steward_user, todo, name):
     client.force_login(steward_user)
 
-    _read_until_kept(client, _url(name, todo))
+    read_until_kept(client, _url(name, todo))
 
 
 @pytest.mark.parametrize("name", ["todo_create", "todo_edit"])
 def test_a_member_who_joined_is_offered_as_owner_at_once(client, alliance, steward_user, todo, name):
     client.force_login(steward_user)
     url = _url(name, todo)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     MemberFactory(alliance=alliance, user__display_name="Nadia Newcomer")
 
@@ -66,7 +51,7 @@ def test_a_member_who_joined_is_offered_as_owner_at_once(client, alliance, stewa
 def test_the_edit_form_read_after_a_change_saves_without_a_conflict(client, alliance, steward_user, todo):
     client.force_login(steward_user)
     url = _url("todo_edit", todo)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
     steward = membership_of(alliance, steward_user)
     services.update_todo(todo=todo, by=steward, expected_version=todo.version, text="Book the big hall")
 
@@ -87,7 +72,7 @@ def test_a_member_who_left_gets_404_at_once_on_a_kept_form(client, alliance, ste
     MemberFactory(alliance=alliance, is_steward=True)  # the alliance keeps a steward
     url = _url(name, todo)
     client.force_login(steward_user)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     alliance_services.member_leave(member=membership_of(alliance, steward_user))
 
@@ -97,7 +82,7 @@ def test_a_member_who_left_gets_404_at_once_on_a_kept_form(client, alliance, ste
 def test_the_owners_kept_edit_form_is_never_another_members(client, steward_user, member_user, todo):
     owner_browser = Client()
     owner_browser.force_login(steward_user)
-    _read_until_kept(owner_browser, _url("todo_edit", todo))
+    read_until_kept(owner_browser, _url("todo_edit", todo))
 
     client.force_login(member_user)
 
@@ -107,7 +92,7 @@ def test_the_owners_kept_edit_form_is_never_another_members(client, steward_user
 def test_a_refused_to_do_shows_its_errors_after_the_empty_form_was_kept(client, alliance, steward_user, todo):
     client.force_login(steward_user)
     url = _url("todo_create", todo)
-    _read_until_kept(client, url)
+    read_until_kept(client, url)
 
     refused = client.post(url, {"text": "", "owner": membership_of(alliance, steward_user).pk, "due_on": todo.due_on})
 
