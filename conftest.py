@@ -57,6 +57,28 @@ def page_cache_off(settings):
 
 
 @pytest.fixture
+def redis_cache(settings):
+    """The cache production runs on (Redis through roundtable.cache, its get_many and its pickling), in a
+    database of the tests' own, emptied before and after. Outside CI a machine without Redis skips; in CI
+    it fails."""
+    import redis
+    from django.core.cache import caches
+
+    url = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/5")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {url} ({exc})", pytrace=False)
+        pytest.skip(f"Redis not reachable at {url} ({exc})")
+    settings.CACHES = {"default": {"BACKEND": "roundtable.cache.RedisCache", "LOCATION": url}}
+    yield caches["default"]
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
 def alliance(db):
     return AllianceFactory(name="Barrio Readers", slug="barrio-readers")
 

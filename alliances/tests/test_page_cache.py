@@ -265,27 +265,6 @@ def test_a_kept_membership_is_never_another_readers(client, alliance, member_use
     assert client.get(url).status_code == 404
 
 
-@pytest.fixture
-def redis_cache(settings):
-    """The cache production runs on (Redis, its get_many and its pickling), in a database of the tests' own."""
-    import os
-
-    import redis
-
-    url = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/5")
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.flushdb()
-    except redis.RedisError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable at {url} ({exc})", pytrace=False)
-        pytest.skip(f"Redis not reachable at {url} ({exc})")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
-    yield
-    client.flushdb()
-    client.close()
-
-
 @pytest.mark.integration
 def test_on_redis_a_kept_membership_serves_its_reader_and_a_removal_shows_at_once(
     redis_cache, client, alliance, steward_user, member_user, outsider

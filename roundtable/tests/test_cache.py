@@ -6,8 +6,6 @@ Redis defaults to redis://127.0.0.1:6379/5; set REDIS_URL_FOR_TESTS to use anoth
 import os
 
 import pytest
-import redis
-from django.core.cache import caches
 
 URL = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/5")
 
@@ -15,18 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def cache(settings):
-    client = redis.Redis.from_url(URL, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.flushdb()
-    except redis.RedisError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable at {URL} ({exc})", pytrace=False)
-        pytest.skip(f"Redis not reachable at {URL} ({exc})")
-    settings.CACHES = {"default": {"BACKEND": "roundtable.cache.RedisCache", "LOCATION": URL}}
-    yield caches["default"]
-    client.flushdb()
-    client.close()
+def cache(redis_cache):
+    return redis_cache
 
 
 def test_the_settings_name_it_when_redis_is_configured(monkeypatch):
